@@ -1,0 +1,11 @@
+/* kafu run: not implemented yet (placeholder until its issue lands). */
+#include <stdio.h>
+
+#include "cli/cli.h"
+
+int kafu_cmd_run(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+  fprintf(stderr, "kafu run: not implemented yet\n");
+  return 1;
+}

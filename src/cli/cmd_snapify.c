@@ -1,0 +1,11 @@
+/* kafu snapify: not implemented yet (placeholder until its issue lands). */
+#include <stdio.h>
+
+#include "cli/cli.h"
+
+int kafu_cmd_snapify(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+  fprintf(stderr, "kafu snapify: not implemented yet\n");
+  return 1;
+}

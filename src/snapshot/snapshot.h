@@ -1,0 +1,64 @@
+/* Snapshot v1: the bytes that carry a check-pointed Kafu program from one
+ * instance (or node) to another. Format: docs/snapshot-format.md. Every
+ * decoder treats its input as hostile. */
+#ifndef KAFU_SNAPSHOT_H
+#define KAFU_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/hash.h"
+
+/* A decoded snapshot. All pointers are owned by the snapshot and released by
+ * kafu_snapshot_free. */
+typedef struct kafu_snapshot {
+  uint8_t module_sha256[KAFU_SHA256_LEN];
+  uint64_t job_id;
+  uint64_t seq;          /* migration sequence number within the job */
+  uint8_t *mig_stack;    /* runtime-encoded migration stack (opaque here) */
+  size_t mig_stack_len;
+  uint32_t state_base;   /* state region address in memory */
+  uint8_t *state;        /* state region bytes */
+  uint32_t state_len;
+  uint8_t *wasi;         /* kafu_wasi_save bytes (opaque here) */
+  size_t wasi_len;
+  uint8_t *memory;       /* full linear memory image, mem_pages * 64 KiB */
+  uint32_t mem_pages;
+} kafu_snapshot;
+
+typedef struct kafu_snapshot_opts {
+  bool compress; /* zstd the memory pages */
+  int level;     /* zstd level; 0 = default chosen by measurement */
+  /* Optional delta baseline: memory image both sides hold. When set, only
+   * 4 KiB pages that differ from it are encoded. */
+  const uint8_t *baseline;
+  size_t baseline_len;
+  uint64_t baseline_seq;
+  uint8_t baseline_hash[KAFU_SHA256_LEN]; /* hash of the baseline image */
+} kafu_snapshot_opts;
+
+/* Encodes s into out (appended). opts may be NULL (full, uncompressed).
+ * Errors: KAFU_E_NOMEM. */
+kafu_err kafu_snapshot_encode(const kafu_snapshot *s, const kafu_snapshot_opts *opts,
+                              kafu_buf *out, kafu_error *err);
+
+/* Decodes bytes (borrowed) into out. If expected_sha256 is non-NULL, a module
+ * hash mismatch is refused. A delta snapshot needs `baseline` (the image named
+ * by its baseline hash; NULL otherwise) and fails with KAFU_E_INPUT
+ * "baseline mismatch" if the hash differs. Errors: KAFU_E_INPUT with a
+ * specific message for truncation, bad magic/version, hash mismatch, oversize
+ * counts and bad checksum; never reads out of bounds. */
+kafu_err kafu_snapshot_decode(const uint8_t *bytes, size_t len,
+                              const uint8_t *expected_sha256, const uint8_t *baseline,
+                              size_t baseline_len, kafu_snapshot *out, kafu_error *err);
+
+/* True if bytes encode a delta, and its baseline seq/hash. */
+bool kafu_snapshot_is_delta(const uint8_t *bytes, size_t len, uint64_t *baseline_seq,
+                            uint8_t baseline_hash[KAFU_SHA256_LEN]);
+
+void kafu_snapshot_free(kafu_snapshot *s);
+
+#endif
