@@ -9,8 +9,15 @@
 
 #include "util/err.h"
 
-typedef struct kafu_engine_module kafu_engine_module;     /* opaque, engine-owned */
-typedef struct kafu_engine_instance kafu_engine_instance; /* opaque, engine-owned */
+typedef struct kafu_engine_module kafu_engine_module; /* opaque, engine-owned */
+typedef struct kafu_engine_ops kafu_engine_ops;
+
+/* Every engine's instance struct starts with this header, so that host
+ * functions (WASI, kafu.*) can reach memory and exports without knowing the
+ * engine: see kafu_instance_memory() and friends below. */
+typedef struct kafu_engine_instance {
+  const kafu_engine_ops *ops;
+} kafu_engine_instance;
 
 /* Value types as in the binary format (only the numeric ones cross the host
  * boundary in Kafu). */
@@ -47,7 +54,7 @@ typedef struct kafu_host_import {
 } kafu_host_import;
 
 /* Engine operations. Every engine provides one static table of these. */
-typedef struct kafu_engine_ops {
+struct kafu_engine_ops {
   const char *name; /* "interp" or "aot" */
 
   /* Decodes/validates/compiles `bytes` (borrowed; the engine copies what it
@@ -87,7 +94,18 @@ typedef struct kafu_engine_ops {
    * Errors: KAFU_E_LIMIT if the maximum would be exceeded. */
   kafu_err (*memory_grow)(kafu_engine_instance *inst, uint32_t delta_pages,
                           uint32_t *old_pages, kafu_error *err);
-} kafu_engine_ops;
+};
+
+/* Engine-agnostic accessors through the instance header. */
+static inline uint8_t *kafu_instance_memory(kafu_engine_instance *inst, size_t *size_bytes) {
+  return inst->ops->memory(inst, size_bytes);
+}
+static inline kafu_err kafu_instance_call(kafu_engine_instance *inst, const char *name,
+                                          const kafu_slot *args, size_t n_args,
+                                          kafu_slot *results, size_t n_results,
+                                          kafu_error *err) {
+  return inst->ops->call(inst, name, args, n_args, results, n_results, err);
+}
 
 /* Looks up an engine by name ("interp", "aot"); NULL if unknown or not built. */
 const kafu_engine_ops *kafu_engine_find(const char *name);
