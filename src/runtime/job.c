@@ -1,0 +1,211 @@
+/* kafu_job: one program instance on one node. Runs _start, turns a finished
+ * Asyncify unwind into a snapshot, and restores a snapshot into a fresh
+ * instance so that the next run rewinds to the same migration point. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "runtime/job_internal.h"
+#include "util/log.h"
+
+#define PAGE_SIZE 65536u
+#define MAX_IMPORTS 128
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+kafu_err kafu_job_new(const kafu_job_config *cfg, kafu_job **out, kafu_error *err) {
+  kafu_err rc = KAFU_OK;
+  kafu_job *job = calloc(1, sizeof *job);
+  if (!job) return kafu_fail(err, KAFU_E_NOMEM, "out of memory");
+  job->cfg = *cfg;
+  job->prog = cfg->program;
+  snprintf(job->node, sizeof job->node, "%s", cfg->node ? cfg->node : "local");
+  job->countdown = cfg->poll_countdown ? cfg->poll_countdown : KAFU_POLL_COUNTDOWN_DEFAULT;
+  job->state_base = job->prog->meta.state_base;
+  job->state_size = job->prog->meta.state_size ? job->prog->meta.state_size
+                                                 : KAFU_STATE_SIZE_DEFAULT;
+  job->n_globals = job->prog->meta.n_globals;
+  atomic_init(&job->offload_req, false);
+
+  rc = kafu_wasi_new(&cfg->wasi, &job->wasi, err);
+  if (rc) goto out;
+  job->imports = calloc(MAX_IMPORTS, sizeof *job->imports);
+  if (!job->imports) {
+    rc = kafu_fail(err, KAFU_E_NOMEM, "out of memory");
+    goto out;
+  }
+  job->n_imports = kafu_wasi_imports(job->wasi, job->imports, MAX_IMPORTS);
+  job->n_imports += kafu_points_imports(job, job->imports + job->n_imports,
+                                        MAX_IMPORTS - job->n_imports);
+  const kafu_engine_ops *eng = job->prog->engine;
+  rc = eng->instantiate(job->prog->module, job->imports, job->n_imports, &job->inst, err);
+  if (rc) goto out;
+  *out = job;
+  job = NULL;
+out:
+  kafu_job_free(job);
+  return rc;
+}
+
+void kafu_job_free(kafu_job *job) {
+  if (!job) return;
+  if (job->inst) job->prog->engine->instance_free(job->inst);
+  kafu_wasi_free(job->wasi);
+  free(job->imports);
+  free(job->stack);
+  free(job);
+}
+
+const char *kafu_job_node(const kafu_job *job) { return job->node; }
+
+const kafu_mig_frame *kafu_job_stack(const kafu_job *job, size_t *depth) {
+  *depth = job->depth;
+  return job->stack;
+}
+
+void kafu_job_request_offload(kafu_job *job) { atomic_store(&job->offload_req, true); }
+
+bool kafu_job_offload_requested(const kafu_job *job) {
+  return atomic_load((atomic_bool *)&job->offload_req);
+}
+
+static kafu_err call0(kafu_job *job, const char *name, uint32_t arg, bool has_arg,
+                      kafu_error *err) {
+  kafu_slot a = arg;
+  return kafu_instance_call(job->inst, name, has_arg ? &a : NULL, has_arg ? 1 : 0, NULL, 0, err);
+}
+
+kafu_err kafu_job_restore(kafu_job *job, const uint8_t *snap, size_t len, kafu_error *err) {
+  kafu_snapshot s;
+  memset(&s, 0, sizeof s);
+  kafu_err rc = kafu_snapshot_decode(snap, len, job->prog->sha256, NULL, 0, &s, err);
+  if (rc) return rc;
+  size_t mem_size = 0;
+  uint8_t *mem = kafu_instance_memory(job->inst, &mem_size);
+  uint64_t want = (uint64_t)s.mem_pages * PAGE_SIZE;
+  if (!mem || want < mem_size) {
+    rc = kafu_fail(err, KAFU_E_INPUT, "snapshot: memory of %u pages is smaller than the module's",
+                   s.mem_pages);
+    goto out;
+  }
+  if (want > mem_size) {
+    uint32_t old = 0;
+    rc = job->inst->ops->memory_grow(job->inst, (uint32_t)((want - mem_size) / PAGE_SIZE), &old,
+                                     err);
+    if (rc) goto out;
+    mem = kafu_instance_memory(job->inst, &mem_size);
+  }
+  memcpy(mem, s.memory, want);
+  if (s.state_len) {
+    if ((uint64_t)s.state_base + s.state_len > mem_size) {
+      rc = kafu_fail(err, KAFU_E_INPUT, "snapshot: state region outside memory");
+      goto out;
+    }
+    memcpy(mem + s.state_base, s.state, s.state_len);
+  }
+  rc = kafu_migstack_decode(job, s.mig_stack, s.mig_stack_len, err);
+  if (rc) goto out;
+  if (job->state_base != s.state_base) {
+    rc = kafu_fail(err, KAFU_E_INPUT, "snapshot: state region base mismatch");
+    goto out;
+  }
+  rc = kafu_wasi_restore(job->wasi, s.wasi, s.wasi_len, err);
+  if (rc) goto out;
+  rc = call0(job, "kafu_globals_restore", job->state_base + 8, true, err);
+  if (rc) goto out;
+  job->seq = s.seq;
+  job->restored = true;
+out:
+  kafu_snapshot_free(&s);
+  return rc;
+}
+
+/* After the unwind reached _start's caller: save globals, take memory, the
+ * WASI state and the migration stack into an encoded snapshot. */
+static kafu_err capture(kafu_job *job, kafu_job_result *res, kafu_error *err) {
+  kafu_err rc = call0(job, "asyncify_stop_unwind", 0, false, err);
+  if (!rc) rc = call0(job, "kafu_globals_save", job->state_base + 8, true, err);
+  if (rc) return rc;
+  kafu_buf wasi = {0}, stack = {0};
+  rc = kafu_wasi_save(job->wasi, &wasi, err);
+  if (rc) goto out;
+  job->mode = KAFU_MODE_NORMAL;
+  job->seq++;
+  kafu_migstack_encode(job, &stack);
+  size_t mem_size = 0;
+  uint8_t *mem = kafu_instance_memory(job->inst, &mem_size);
+  kafu_snapshot s;
+  memset(&s, 0, sizeof s);
+  memcpy(s.module_sha256, job->prog->sha256, KAFU_SHA256_LEN);
+  s.job_id = job->cfg.job_id;
+  s.seq = job->seq;
+  s.mig_stack = stack.data;
+  s.mig_stack_len = stack.len;
+  s.state_base = job->state_base;
+  s.state = mem + job->state_base;
+  s.state_len = job->state_size;
+  s.wasi = wasi.data;
+  s.wasi_len = wasi.len;
+  s.memory = mem;
+  s.mem_pages = (uint32_t)(mem_size / PAGE_SIZE);
+  if (stack.failed || wasi.failed) {
+    rc = kafu_fail(err, KAFU_E_NOMEM, "out of memory while capturing");
+    goto out;
+  }
+  rc = kafu_snapshot_encode(&s, &job->cfg.snapshot_opts, &res->snapshot, err);
+  if (rc) goto out;
+  res->outcome = KAFU_JOB_MIGRATE;
+  memcpy(res->dst, job->pending.dst, sizeof res->dst);
+  res->seq = job->seq;
+  res->mem_bytes = (uint32_t)mem_size;
+out:
+  kafu_buf_free(&wasi);
+  kafu_buf_free(&stack);
+  return rc;
+}
+
+kafu_err kafu_job_run(kafu_job *job, kafu_job_result *res, kafu_error *err) {
+  kafu_err rc;
+  double t0 = 0;
+  if (job->restored) {
+    job->restored = false;
+    rc = call0(job, "asyncify_start_rewind", job->state_base, true, err);
+    if (rc) return rc;
+    job->mode = KAFU_MODE_REWINDING;
+  }
+  job->inner_failed = false;
+  rc = kafu_instance_call(job->inst, "_start", NULL, 0, NULL, 0, err);
+  res->n_points = job->n_points;
+  if (job->inner_failed) {
+    if (err) *err = job->inner_err;
+    return job->inner_err.code ? job->inner_err.code : KAFU_E_INTERNAL;
+  }
+  int code = 0;
+  if (job->mode == KAFU_MODE_UNWINDING) {
+    if (rc == KAFU_E_TRAP)
+      return kafu_fail(err, KAFU_E_LIMIT,
+                       "migration state region too small: rebuild with kafu cc --state-size=%u",
+                       job->state_size * 4);
+    if (rc) return rc;
+    t0 = now_ms();
+    rc = capture(job, res, err);
+    res->capture_ms = now_ms() - t0;
+    return rc;
+  }
+  if (rc == KAFU_E_TRAP && kafu_wasi_exited(job->wasi, &code)) {
+    res->outcome = KAFU_JOB_EXITED;
+    res->exit_code = code;
+    return KAFU_OK;
+  }
+  if (rc) return rc;
+  if (job->mode == KAFU_MODE_REWINDING)
+    return kafu_fail(err, KAFU_E_INTERNAL, "rewind finished without reaching a migration point");
+  res->outcome = KAFU_JOB_EXITED;
+  res->exit_code = 0;
+  return KAFU_OK;
+}

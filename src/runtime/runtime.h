@@ -1,0 +1,139 @@
+/* The runtime core: runs a snapified module on one engine, handles the
+ * migration points (kafu.enter/leave/poll), keeps the migration stack, and
+ * captures/restores snapshots with Asyncify (docs/abi.md). It knows nothing
+ * about networks: a run ends either with the program's exit or with a
+ * snapshot for another node, which the caller (kafu exec, the node daemon)
+ * ships and restores. */
+#ifndef KAFU_RUNTIME_H
+#define KAFU_RUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+#include "snapify/meta.h"
+#include "snapshot/snapshot.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "wasi/wasi.h"
+
+#define KAFU_NODE_NAME_MAX 64
+#define KAFU_POLL_COUNTDOWN_DEFAULT 10000u
+
+/* A loaded program: module bytes (owned copy), their SHA-256, the kafu
+ * section and the engine's compiled module. Shared by many jobs. */
+typedef struct kafu_program {
+  uint8_t *wasm;
+  size_t wasm_len;
+  char *label;
+  uint8_t sha256[KAFU_SHA256_LEN];
+  kafu_meta meta;
+  const kafu_engine_ops *engine;
+  kafu_engine_module *module;
+} kafu_program;
+
+/* Loads (and for aot compiles or fetches from cache) `wasm` (copied) for
+ * `engine`. Errors: KAFU_E_INPUT if the module is malformed, has no kafu
+ * section (not built with kafu cc / kafu snapify), or is not a WASI command. */
+kafu_err kafu_program_load(const uint8_t *wasm, size_t len, const char *label,
+                           const kafu_engine_ops *engine, kafu_program **out, kafu_error *err);
+void kafu_program_free(kafu_program *p);
+
+/* One active annotated frame: the site and the node it was entered from. */
+typedef struct kafu_mig_frame {
+  uint32_t site_id;
+  char from[KAFU_NODE_NAME_MAX];
+} kafu_mig_frame;
+
+typedef enum { KAFU_POINT_ENTER, KAFU_POINT_LEAVE, KAFU_POINT_POLL } kafu_point_kind;
+
+/* What a policy sees at a migration point. All pointers are borrowed for the
+ * duration of the callback. */
+typedef struct kafu_point {
+  kafu_point_kind kind;
+  uint32_t site_id;         /* 0xffffffff for an anonymous poll */
+  const kafu_site *site;    /* NULL for an anonymous poll */
+  const char *here;         /* the node executing now */
+  /* Where the annotations send execution: DEST enter → the site's node;
+   * leave → the frame's origin node; poll → the innermost active OFFLOAD
+   * frame's node (NULL when no offload region is active or it is here).
+   * NULL or equal to `here` when nothing needs to move. */
+  const char *natural_dst;
+  const kafu_mig_frame *offload; /* innermost active OFFLOAD frame, or NULL */
+  uint64_t n_points;        /* points reached by this job so far, this one included */
+  size_t depth;             /* migration stack depth after this point's push/pop */
+} kafu_point;
+
+typedef enum {
+  KAFU_STAY = 0,    /* continue here */
+  KAFU_MIGRATE,     /* checkpoint and end the run with a snapshot for dst */
+  KAFU_RENAME,      /* continue in-process but as node dst (kafu exec's single-node mode) */
+} kafu_action;
+
+typedef struct kafu_decision {
+  kafu_action action;
+  char dst[KAFU_NODE_NAME_MAX];
+} kafu_decision;
+
+/* A policy: called at every migration point reached in normal (not rewinding)
+ * state. The default policy (policy == NULL) migrates to natural_dst when it
+ * differs from here. */
+typedef kafu_decision (*kafu_policy_fn)(void *ud, const kafu_point *pt);
+kafu_decision kafu_policy_default(void *ud, const kafu_point *pt);
+
+typedef struct kafu_job_config {
+  const kafu_program *program; /* borrowed; outlives the job */
+  const char *node;            /* this node's name */
+  kafu_wasi_config wasi;       /* copied by kafu_wasi_new */
+  kafu_policy_fn policy;       /* NULL = kafu_policy_default */
+  void *policy_ud;
+  uint32_t poll_countdown;     /* 0 = KAFU_POLL_COUNTDOWN_DEFAULT */
+  uint64_t job_id;
+  kafu_snapshot_opts snapshot_opts; /* compression etc. for captured snapshots */
+} kafu_job_config;
+
+typedef enum { KAFU_JOB_EXITED = 1, KAFU_JOB_MIGRATE = 2 } kafu_job_outcome;
+
+typedef struct kafu_job_result {
+  kafu_job_outcome outcome;
+  int exit_code;                 /* EXITED */
+  char dst[KAFU_NODE_NAME_MAX];  /* MIGRATE: destination node */
+  kafu_buf snapshot;             /* MIGRATE: encoded snapshot (owned; free it) */
+  uint64_t seq;                  /* MIGRATE: snapshot sequence number */
+  uint64_t n_points;             /* points reached so far (carried in snapshots) */
+  uint32_t mem_bytes;            /* MIGRATE: linear memory size captured */
+  double capture_ms;             /* MIGRATE: unwind + capture + encode time */
+} kafu_job_result;
+
+typedef struct kafu_job kafu_job;
+
+/* Creates a job on a fresh instance of cfg->program (no code runs yet).
+ * Errors: from the WASI host or engine instantiation. */
+kafu_err kafu_job_new(const kafu_job_config *cfg, kafu_job **out, kafu_error *err);
+
+/* Loads a snapshot into a job created but not yet run: memory, state region,
+ * globals, WASI state and migration stack. The next kafu_job_run rewinds to
+ * the point where the snapshot was taken. Errors: KAFU_E_INPUT for a
+ * malformed snapshot or one of another module. */
+kafu_err kafu_job_restore(kafu_job *job, const uint8_t *snap, size_t len, kafu_error *err);
+
+/* Runs (or resumes) the program until it exits or a policy asks to migrate.
+ * res->snapshot must be zero-initialized by the caller. Errors: KAFU_E_TRAP
+ * for a Wasm trap (message names it), KAFU_E_LIMIT for a state region
+ * overflow, others from the engine. After a MIGRATE outcome the job's
+ * instance is spent: free it (the snapshot holds everything). */
+kafu_err kafu_job_run(kafu_job *job, kafu_job_result *res, kafu_error *err);
+
+/* The node the job runs on now (changes with KAFU_RENAME). */
+const char *kafu_job_node(const kafu_job *job);
+/* The migration stack, innermost last (borrowed). */
+const kafu_mig_frame *kafu_job_stack(const kafu_job *job, size_t *depth);
+/* Asks the job to treat its next poll as if policy returned dst. Thread-safe
+ * (called by the daemon's network thread). */
+void kafu_job_request_offload(kafu_job *job);
+bool kafu_job_offload_requested(const kafu_job *job);
+
+void kafu_job_free(kafu_job *job);
+
+#endif
