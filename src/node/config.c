@@ -256,7 +256,7 @@ static kafu_err parse_args(cfg_ctx *c, yaml_node_t *v, const char *key) {
     yaml_node_t *item = node_at(c, v->data.sequence.items.start[i]);
     if (!item) return fail_at(c, KAFU_E_INPUT, line_of(v), key, "broken YAML document");
     char item_key[KEY_MAX];
-    snprintf(item_key, sizeof item_key, "%s[%zu]", key, i);
+    snprintf(item_key, sizeof item_key, "%.160s[%zu]", key, i);
     kafu_err e = get_string(c, item, item_key, &cfg->app_args[i]);
     if (e) return e;
     cfg->n_app_args = i + 1;
