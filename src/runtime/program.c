@@ -28,13 +28,7 @@ kafu_err kafu_program_load(const uint8_t *wasm, size_t len, const char *label,
     kafu_error_prefix(err, p->label);
     goto out;
   }
-  if (!found || !(p->meta.flags & KAFU_META_FLAG_SNAPIFIED)) {
-    rc = kafu_fail(err, KAFU_E_INPUT,
-                   "%s: not a migratable module (no snapified kafu section); build it with "
-                   "kafu cc or run kafu snapify",
-                   p->label);
-    goto out;
-  }
+  p->migratable = found && (p->meta.flags & KAFU_META_FLAG_SNAPIFIED);
   rc = engine->load(p->wasm, p->wasm_len, p->label, &p->module, err);
   if (rc) goto out;
   *out = p;

@@ -29,13 +29,15 @@ typedef struct kafu_program {
   char *label;
   uint8_t sha256[KAFU_SHA256_LEN];
   kafu_meta meta;
+  bool migratable; /* has a snapified kafu section; plain WASI modules run without points */
   const kafu_engine_ops *engine;
   kafu_engine_module *module;
 } kafu_program;
 
 /* Loads (and for aot compiles or fetches from cache) `wasm` (copied) for
- * `engine`. Errors: KAFU_E_INPUT if the module is malformed, has no kafu
- * section (not built with kafu cc / kafu snapify), or is not a WASI command. */
+ * `engine`. A module without a snapified kafu section loads too (migratable
+ * is false): it runs, but can never migrate. Errors: KAFU_E_INPUT if the
+ * module is malformed. */
 kafu_err kafu_program_load(const uint8_t *wasm, size_t len, const char *label,
                            const kafu_engine_ops *engine, kafu_program **out, kafu_error *err);
 void kafu_program_free(kafu_program *p);
