@@ -12,6 +12,30 @@
 #include "util/err.h"
 #include "util/hash.h"
 
+#define KAFU_SNAPSHOT_VERSION 1
+#define KAFU_SNAPSHOT_PAGE 4096u          /* unit of zero elision and delta */
+#define KAFU_SNAPSHOT_WASM_PAGE 65536u    /* a Wasm memory page */
+#define KAFU_SNAPSHOT_MAX_MEM_PAGES 65536u /* 4 GiB, the wasm32 limit */
+/* zstd level used when opts->level is 0; chosen by bench/checkpoint. */
+#define KAFU_SNAPSHOT_DEFAULT_LEVEL 1
+
+/* The one allocation hook of the snapshot code, shaped like Lua's frealloc:
+ * new_size 0 frees ptr (returns NULL); ptr NULL allocates a block that must be
+ * zero-filled (decoders rely on it for elided pages); otherwise resizes.
+ * old_size is the size the block was allocated with (0 for NULL). Returning
+ * NULL for a non-zero new_size means out of memory. */
+typedef void *(*kafu_snapshot_alloc_fn)(void *ud, void *ptr, size_t old_size, size_t new_size);
+
+/* The default hook: calloc/realloc/free, so blocks it returns may also be
+ * released with free(). */
+void *kafu_snapshot_default_alloc(void *ud, void *ptr, size_t old_size, size_t new_size);
+
+/* Replaces the process-wide hook (NULL restores the default). Not thread-safe:
+ * set it before any snapshot work starts (tests use it to inject failures).
+ * Blocks must be released by the hook that allocated them. */
+void kafu_snapshot_set_allocator(kafu_snapshot_alloc_fn fn, void *ud);
+void kafu_snapshot_get_allocator(kafu_snapshot_alloc_fn *fn, void **ud);
+
 /* A decoded snapshot. All pointers are owned by the snapshot and released by
  * kafu_snapshot_free. */
 typedef struct kafu_snapshot {

@@ -1,0 +1,215 @@
+/* Snapshot v1 round trips: full and delta, with and without zstd, random,
+ * sparse and grown memory; every decoded field must equal what went in. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include <cmocka.h>
+
+#include "../snapshot/fixture.h"
+
+static void assert_same(const kafu_snapshot *want, const kafu_snapshot *got) {
+  assert_memory_equal(want->module_sha256, got->module_sha256, KAFU_SHA256_LEN);
+  assert_int_equal(want->job_id, got->job_id);
+  assert_int_equal(want->seq, got->seq);
+  assert_int_equal(want->mig_stack_len, got->mig_stack_len);
+  assert_memory_equal(want->mig_stack, got->mig_stack, want->mig_stack_len);
+  assert_int_equal(want->state_base, got->state_base);
+  assert_int_equal(want->state_len, got->state_len);
+  assert_memory_equal(want->state, got->state, want->state_len);
+  assert_int_equal(want->wasi_len, got->wasi_len);
+  assert_memory_equal(want->wasi, got->wasi, want->wasi_len);
+  assert_int_equal(want->mem_pages, got->mem_pages);
+  size_t mem_len = (size_t)want->mem_pages * FX_WASM_PAGE;
+  if (mem_len) assert_true(memcmp(want->memory, got->memory, mem_len) == 0);
+}
+
+/* Encodes, decodes and compares; returns the encoded size. */
+static size_t round_trip(const kafu_snapshot *s, const kafu_snapshot_opts *opts) {
+  kafu_buf out = {0};
+  kafu_error err = {0};
+  assert_int_equal(kafu_snapshot_encode(s, opts, &out, &err), KAFU_OK);
+  kafu_snapshot got;
+  kafu_err rc = kafu_snapshot_decode(out.data, out.len, s->module_sha256,
+                                     opts ? opts->baseline : NULL, opts ? opts->baseline_len : 0,
+                                     &got, &err);
+  if (rc) fail_msg("decode: %s", err.msg);
+  assert_same(s, &got);
+  kafu_snapshot_free(&got);
+  size_t len = out.len;
+  kafu_buf_free(&out);
+  return len;
+}
+
+/* header + sections (fixture sizes) + page map + checksum, without pages */
+static size_t overhead(uint32_t wasm_pages) {
+  return FX_HEADER_LEN + 4 + 3 + 8 + 16 + 4 + 5 + 4 + wasm_pages * 2u + 8;
+}
+
+static void test_full_random(void **state) {
+  (void)state;
+  uint8_t *mem = fx_random_memory(4);
+  kafu_snapshot s = fx_snapshot(mem, 4);
+  assert_int_equal(round_trip(&s, NULL), overhead(4) + 4 * FX_WASM_PAGE);
+  kafu_snapshot_opts z = {.compress = true};
+  round_trip(&s, &z);
+  free(mem);
+}
+
+static void test_full_sparse_elides_zero_pages(void **state) {
+  (void)state;
+  uint8_t *mem = fx_sparse_memory(8, 5);
+  /* a page whose only non-zero byte is its last one must still be carried */
+  memset(mem + 7 * FX_PAGE, 0, FX_PAGE);
+  mem[8 * FX_PAGE - 1] = 1;
+  size_t present = 0;
+  for (size_t pg = 0; pg < 8 * 16; pg++) {
+    size_t i = 0;
+    while (i < FX_PAGE && mem[pg * FX_PAGE + i] == 0) i++;
+    present += i < FX_PAGE;
+  }
+  assert_true(present > 0 && present < 8 * 16);
+  kafu_snapshot s = fx_snapshot(mem, 8);
+  assert_int_equal(round_trip(&s, NULL), overhead(8) + present * FX_PAGE);
+  kafu_snapshot_opts z = {.compress = true, .level = 3};
+  assert_true(round_trip(&s, &z) < overhead(8) + present * FX_PAGE);
+  free(mem);
+}
+
+static void test_empty_and_zero_memory(void **state) {
+  (void)state;
+  kafu_snapshot s = fx_snapshot(NULL, 0);
+  assert_int_equal(round_trip(&s, NULL), overhead(0));
+  uint8_t *mem = calloc(1, 2 * FX_WASM_PAGE);
+  s = fx_snapshot(mem, 2);
+  assert_int_equal(round_trip(&s, NULL), overhead(2));
+  kafu_snapshot_opts z = {.compress = true};
+  round_trip(&s, &z);
+  s.mig_stack_len = s.state_len = 0;
+  s.wasi_len = 0;
+  round_trip(&s, &z);
+  free(mem);
+}
+
+static void test_encode_appends(void **state) {
+  (void)state;
+  uint8_t *mem = fx_sparse_memory(1, 3);
+  kafu_snapshot s = fx_snapshot(mem, 1);
+  kafu_buf out = {0};
+  kafu_buf_append(&out, "prefix", 6);
+  kafu_error err = {0};
+  assert_int_equal(kafu_snapshot_encode(&s, NULL, &out, &err), KAFU_OK);
+  assert_memory_equal(out.data, "prefix", 6);
+  kafu_snapshot got;
+  assert_int_equal(kafu_snapshot_decode(out.data + 6, out.len - 6, NULL, NULL, 0, &got, &err),
+                   KAFU_OK);
+  assert_same(&s, &got);
+  kafu_snapshot_free(&got);
+  kafu_buf_free(&out);
+  free(mem);
+}
+
+/* 1% of the 4 KiB pages change by one byte; only those travel. */
+static void test_delta_one_percent(void **state) {
+  (void)state;
+  const uint32_t pages = 64;
+  size_t len = (size_t)pages * FX_WASM_PAGE;
+  uint8_t *base = fx_sparse_memory(pages, 2);
+  uint8_t *mem = malloc(len);
+  memcpy(mem, base, len);
+  size_t n_dirty = 0;
+  for (size_t pg = 0; pg < len / FX_PAGE; pg += 100) {
+    mem[pg * FX_PAGE + (fx_next() % FX_PAGE)] ^= 0x5a;
+    n_dirty++;
+  }
+  kafu_snapshot s = fx_snapshot(mem, pages);
+  kafu_snapshot_opts d = {.baseline = base, .baseline_len = len, .baseline_seq = 41};
+  kafu_sha256(base, len, d.baseline_hash);
+  assert_int_equal(round_trip(&s, &d), overhead(pages) + n_dirty * FX_PAGE);
+  d.compress = true;
+  assert_true(round_trip(&s, &d) < overhead(pages) + n_dirty * FX_PAGE);
+
+  kafu_buf out = {0};
+  kafu_error err = {0};
+  assert_int_equal(kafu_snapshot_encode(&s, &d, &out, &err), KAFU_OK);
+  uint64_t seq = 0;
+  uint8_t hash[KAFU_SHA256_LEN];
+  assert_true(kafu_snapshot_is_delta(out.data, out.len, &seq, hash));
+  assert_int_equal(seq, 41);
+  assert_memory_equal(hash, d.baseline_hash, KAFU_SHA256_LEN);
+  kafu_buf_free(&out);
+  d.baseline = NULL;
+  assert_int_equal(kafu_snapshot_encode(&s, &d, &out, &err), KAFU_OK);
+  assert_false(kafu_snapshot_is_delta(out.data, out.len, NULL, NULL));
+  kafu_buf_free(&out);
+  free(mem);
+  free(base);
+}
+
+/* Memory grew by 3 wasm pages since the baseline: the grown pages that hold
+ * data travel, the zero ones are implied. */
+static void test_delta_memory_grown(void **state) {
+  (void)state;
+  const uint32_t base_pages = 5, pages = 8;
+  uint8_t *base = fx_random_memory(base_pages);
+  uint8_t *mem = calloc(1, (size_t)pages * FX_WASM_PAGE);
+  memcpy(mem, base, (size_t)base_pages * FX_WASM_PAGE);
+  mem[10] ^= 1;                                           /* one dirty old page */
+  fx_fill_random(mem + (size_t)6 * FX_WASM_PAGE, 3 * FX_PAGE); /* three new data pages */
+  kafu_snapshot s = fx_snapshot(mem, pages);
+  kafu_snapshot_opts d = {.baseline = base, .baseline_len = (size_t)base_pages * FX_WASM_PAGE,
+                          .baseline_seq = 7};
+  kafu_sha256(base, d.baseline_len, d.baseline_hash);
+  assert_int_equal(round_trip(&s, &d), overhead(pages) + 4 * FX_PAGE);
+  d.compress = true;
+  round_trip(&s, &d);
+  free(mem);
+  free(base);
+}
+
+static void expect_decode_error(const kafu_buf *b, const uint8_t *baseline, size_t baseline_len,
+                                const char *needle) {
+  kafu_snapshot got;
+  kafu_error err = {0};
+  assert_int_equal(kafu_snapshot_decode(b->data, b->len, NULL, baseline, baseline_len, &got, &err),
+                   KAFU_E_INPUT);
+  if (!strstr(err.msg, needle)) fail_msg("message \"%s\" lacks \"%s\"", err.msg, needle);
+  assert_null(got.memory);
+}
+
+static void test_delta_baseline_mismatch(void **state) {
+  (void)state;
+  const uint32_t pages = 2;
+  size_t len = (size_t)pages * FX_WASM_PAGE;
+  uint8_t *base = fx_random_memory(pages);
+  uint8_t *mem = malloc(len);
+  memcpy(mem, base, len);
+  mem[5000] ^= 0xff;
+  kafu_snapshot s = fx_snapshot(mem, pages);
+  kafu_snapshot_opts d = {.baseline = base, .baseline_len = len, .baseline_seq = 3};
+  kafu_sha256(base, len, d.baseline_hash);
+  kafu_buf out = {0};
+  kafu_error err = {0};
+  assert_int_equal(kafu_snapshot_encode(&s, &d, &out, &err), KAFU_OK);
+  expect_decode_error(&out, NULL, 0, "no baseline given");
+  expect_decode_error(&out, base, len - FX_WASM_PAGE, "baseline mismatch");
+  base[len - 1] ^= 1; /* the right size but not the image the delta was made against */
+  expect_decode_error(&out, base, len, "baseline mismatch");
+  kafu_buf_free(&out);
+  free(mem);
+  free(base);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_full_random),
+      cmocka_unit_test(test_full_sparse_elides_zero_pages),
+      cmocka_unit_test(test_empty_and_zero_memory),
+      cmocka_unit_test(test_encode_appends),
+      cmocka_unit_test(test_delta_one_percent),
+      cmocka_unit_test(test_delta_memory_grown),
+      cmocka_unit_test(test_delta_baseline_mismatch),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
