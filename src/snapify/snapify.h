@@ -31,10 +31,18 @@ typedef struct kafu_snapify_options {
 } kafu_snapify_options;
 
 /* Transforms `in` (borrowed) into a migratable module appended to `out`.
- * Deterministic: the same input and options give the same bytes.
+ * Deterministic: the same input and options give the same bytes. Binaryen
+ * runs in a child process (it prints and exits on malformed input), so the
+ * caller's stdout/stderr stay clean; KAFU_SNAPIFY_INPROCESS=1 disables that
+ * for debugging.
  * Errors (one line naming label and the problem): KAFU_E_INPUT for malformed
- * wasm, an annotated function that is missing, a module that mutates its
- * table (table.set/table.grow), or output that fails validation. */
+ * or invalid wasm, a module without a _start export, an already snapified
+ * module, an annotated function that is missing or imported;
+ * KAFU_E_UNSUPPORTED for a module that mutates its table (table.set/
+ * table.grow), GC-proposal code, non-numeric mutable globals, or tail calls in
+ * a function that must be instrumented; KAFU_E_LIMIT for a state region too
+ * small for the globals; KAFU_E_INTERNAL if the output fails validation (a
+ * snapify bug). */
 kafu_err kafu_snapify(const uint8_t *in, size_t in_len, const kafu_snapify_options *opts,
                       kafu_buf *out, kafu_error *err);
 

@@ -1,0 +1,110 @@
+/* Private to snapify: the expression walker over Binaryen IR and helpers for
+ * Binaryen's escaped internal names. */
+#ifndef KAFU_SNAPIFY_INTERNAL_H
+#define KAFU_SNAPIFY_INTERNAL_H
+
+#include <binaryen-c.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/err.h"
+
+/* What one walk over a function body found. Arrays are owned (free with
+ * kafu_snapify_scan_free); names and expressions are borrowed from Binaryen. */
+typedef struct kafu_snapify_scan {
+  const char **callees; /* direct call targets, in walk order, may repeat */
+  size_t n_callees, cap_callees;
+  BinaryenType *ind_params, *ind_results; /* signature of each call_indirect */
+  size_t n_indirect, cap_indirect;
+  BinaryenExpressionRef *loops; /* every Loop, outer before inner */
+  size_t n_loops, cap_loops;
+  bool mutates_table; /* table.set or table.grow */
+  bool tail_call;     /* return_call or return_call_indirect */
+  bool nomem;
+} kafu_snapify_scan;
+
+/* Walks every expression under `body` (iteratively, so deep nesting cannot
+ * overflow the C stack) and records calls, loops and table mutation into
+ * *scan (zero-initialize it first). Errors: KAFU_E_UNSUPPORTED for expression
+ * kinds the walker cannot look into (GC proposal), naming the kind;
+ * KAFU_E_NOMEM. The message has no label: callers prefix it. */
+kafu_err kafu_snapify_walk(BinaryenExpressionRef body, kafu_snapify_scan *scan,
+                           kafu_error *err);
+void kafu_snapify_scan_free(kafu_snapify_scan *scan);
+
+/* Binaryen 108 stores names from the name section escaped: every byte that is
+ * not a wasm identifier character becomes \xx. Both return malloc'd strings
+ * (NULL on allocation failure). */
+char *kafu_snapify_name_escape(const char *human);
+char *kafu_snapify_name_unescape(const char *internal);
+
+
+#include "snapify/meta.h"
+#include "snapify/snapify.h"
+
+/* The in-process part of kafu_snapify: reads `wasm` (already stripped of the
+ * kafu and DWARF sections) with Binaryen, transforms it and writes it back.
+ * `in_meta` holds the annotations of the input's kafu section (may be empty).
+ * On success *out_wasm (malloc'd, owned by caller) holds the module and
+ * *out_meta everything but the code sizes. Binaryen may print to stdout/stderr
+ * and may exit the process on malformed input: kafu_snapify runs this in a
+ * child process. Errors as kafu_snapify. */
+kafu_err kafu_snapify_transform(const uint8_t *wasm, size_t len, const kafu_meta *in_meta,
+                                const kafu_snapify_options *opts, uint8_t **out_wasm,
+                                size_t *out_len, kafu_meta *out_meta, kafu_error *err);
+
+
+/* One function of the module as snapify sees it. */
+typedef struct kafu_snapify_func {
+  const char *name; /* Binaryen internal name (interned by Binaryen, stable) */
+  bool imported;
+  bool mark; /* scratch set used by the closures below */
+  kafu_snapify_scan scan; /* empty for imports */
+} kafu_snapify_func;
+
+/* The call graph: every function in module order, a name index, and the
+ * functions placed in tables (the possible targets of call_indirect). */
+typedef struct kafu_snapify_graph {
+  kafu_snapify_func *funcs;
+  size_t n_funcs;
+  size_t *slots; /* open addressing: index + 1, 0 = empty */
+  size_t n_slots;
+  size_t *table; /* indices of defined functions in element segments */
+  size_t n_table;
+} kafu_snapify_graph;
+
+/* Enumerates and walks every function of mod. Errors: those of
+ * kafu_snapify_walk, prefixed with "function 'NAME': ". */
+kafu_err kafu_snapify_graph_build(BinaryenModuleRef mod, kafu_snapify_graph *g,
+                                  kafu_error *err);
+void kafu_snapify_graph_free(kafu_snapify_graph *g);
+/* Index of the function with internal name `name`, or -1. */
+long kafu_snapify_graph_find(const kafu_snapify_graph *g, const char *name);
+/* Marks everything the marked functions may call: direct calls, and
+ * call_indirect resolved by signature against table entries. */
+void kafu_snapify_graph_close_callees(kafu_snapify_graph *g, BinaryenModuleRef mod);
+/* Marks every function that may call a marked function (same resolution). */
+void kafu_snapify_graph_close_callers(kafu_snapify_graph *g, BinaryenModuleRef mod);
+
+
+/* Runs Binaryen's Asyncify on mod with kafu.enter/leave/poll as the only
+ * imports that may unwind, instrumenting exactly the defined functions named
+ * in `only` (internal names). Binaryen 108 flattens and optimizes every
+ * function before instrumenting; the other functions are hidden from those
+ * passes and put back unchanged. Errors: KAFU_E_NOMEM. */
+kafu_err kafu_snapify_asyncify(BinaryenModuleRef mod, const char *const *only, size_t n_only,
+                               kafu_error *err);
+
+/* Called by the transform once Binaryen has read and validated the input:
+ * a later crash of the child is then snapify's fault, not the input's. */
+void kafu_snapify_note_input_ok(void);
+
+/* Names snapify gives to what it adds. */
+#define KAFU_SNAPIFY_BODY_SUFFIX "$kafu_body"
+#define KAFU_SNAPIFY_COUNTDOWN "kafu_countdown"
+#define KAFU_SNAPIFY_GLOBALS_SAVE "kafu_globals_save"
+#define KAFU_SNAPIFY_GLOBALS_RESTORE "kafu_globals_restore"
+#define KAFU_SNAPIFY_STATE_EXPORT "kafu_state_region"
+#define KAFU_SNAPIFY_NO_SITE 0xffffffffu
+
+#endif
