@@ -229,8 +229,9 @@ kafu_err kafu_snapshot_decode(const uint8_t *bytes, size_t len, const uint8_t *e
   out->mem_pages = v.mem_pages;
 
   size_t n_pages = (size_t)v.mem_pages * SNAP_PAGES_PER_WASM_PAGE;
-  if (v.flags & SNAP_FLAG_DELTA) /* unchanged pages come from the baseline; grown ones stay zero */
-    memcpy(out->memory, baseline, baseline_len < mem_len ? baseline_len : mem_len);
+  size_t keep = baseline_len < mem_len ? baseline_len : mem_len;
+  if ((v.flags & SNAP_FLAG_DELTA) && keep) /* unchanged pages come from the baseline; grown ones stay zero */
+    memcpy(out->memory, baseline, keep);
   if (v.flags & SNAP_FLAG_ZSTD) {
     rc = kafu_snap_decompress(v.payload, v.payload_len, v.payload_off, out->memory, v.bitmap,
                               n_pages, v.n_present, err);

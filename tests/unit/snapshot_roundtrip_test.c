@@ -201,6 +201,17 @@ static void test_delta_baseline_mismatch(void **state) {
   free(base);
 }
 
+/* Regression (found by fuzz_snapshot_decode): a delta of an empty memory
+ * against an empty baseline passed NULL to memcpy. */
+static void test_regression_delta_empty_memory(void **state) {
+  (void)state;
+  static const uint8_t no_pages[1];
+  kafu_snapshot s = fx_snapshot(NULL, 0);
+  kafu_snapshot_opts d = {.baseline = no_pages, .baseline_len = 0};
+  kafu_sha256(no_pages, 0, d.baseline_hash);
+  assert_int_equal(round_trip(&s, &d), overhead(0));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_full_random),
@@ -210,6 +221,7 @@ int main(void) {
       cmocka_unit_test(test_delta_one_percent),
       cmocka_unit_test(test_delta_memory_grown),
       cmocka_unit_test(test_delta_baseline_mismatch),
+      cmocka_unit_test(test_regression_delta_empty_memory),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
