@@ -213,13 +213,13 @@ kafu_err kafu_meta_read(const uint8_t *wasm, size_t len, kafu_meta *out, bool *f
   bool done = false, have = false;
   *found = false;
   memset(out, 0, sizeof *out);
-  kafu_err rc = kafu_snapify_sections_begin(&it, wasm, len, "module", err);
+  kafu_err rc = kafu_snapify_sections_begin(&it, wasm, len, "", err);
   while (rc == KAFU_OK) {
     rc = kafu_snapify_sections_next(&it, &sec, &done, err);
     if (rc != KAFU_OK || done) break;
     if (!kafu_snapify_section_is(&sec, "kafu")) continue;
     if (have)
-      return kafu_fail(err, KAFU_E_INPUT, "module: more than one kafu section (offset 0x%zx)",
+      return kafu_fail(err, KAFU_E_INPUT, "more than one kafu section (offset 0x%zx)",
                        sec.start);
     kafu_sec = sec;
     have = true;

@@ -4,18 +4,21 @@
 
 #include <string.h>
 
+/* "label: " before a message, or nothing for an unlabeled input. */
+#define LABEL(it) (it)->label, (it)->label[0] ? ": " : ""
+
 static const uint8_t wasm_magic[8] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00};
 
 kafu_err kafu_snapify_sections_begin(kafu_wasm_section_iter *it, const uint8_t *wasm,
                                      size_t len, const char *label, kafu_error *err) {
   it->rd = kafu_rd_init(wasm, len);
-  it->label = label ? label : "module";
+  it->label = label ? label : "";
   if (len < 4 || memcmp(wasm, wasm_magic, 4) != 0)
-    return kafu_fail(err, KAFU_E_INPUT, "%s: not a wasm module (bad magic)", it->label);
+    return kafu_fail(err, KAFU_E_INPUT, "%s%snot a wasm module (bad magic)", LABEL(it));
   if (len < 8)
-    return kafu_fail(err, KAFU_E_INPUT, "%s: truncated wasm header (%zu bytes)", it->label, len);
+    return kafu_fail(err, KAFU_E_INPUT, "%s%struncated wasm header (%zu bytes)", LABEL(it), len);
   if (memcmp(wasm + 4, wasm_magic + 4, 4) != 0)
-    return kafu_fail(err, KAFU_E_INPUT, "%s: unsupported wasm version", it->label);
+    return kafu_fail(err, KAFU_E_INPUT, "%s%sunsupported wasm version", LABEL(it));
   kafu_rd_bytes(&it->rd, 8);
   return KAFU_OK;
 }
@@ -32,14 +35,14 @@ kafu_err kafu_snapify_sections_next(kafu_wasm_section_iter *it, kafu_wasm_sectio
   uint8_t id = kafu_rd_u8(&it->rd);
   uint64_t size = kafu_rd_uleb(&it->rd, 32);
   if (it->rd.bad)
-    return kafu_fail(err, KAFU_E_INPUT, "%s: malformed section header at offset 0x%zx",
-                     it->label, start);
+    return kafu_fail(err, KAFU_E_INPUT, "%s%smalformed section header at offset 0x%zx",
+                     LABEL(it), start);
   if (size > kafu_rd_left(&it->rd))
     return kafu_fail(err, KAFU_E_INPUT,
-                     "%s: section %u truncated at offset 0x%zx (needs %llu bytes, %zu left)",
-                     it->label, id, start, (unsigned long long)size, kafu_rd_left(&it->rd));
+                     "%s%ssection %u truncated at offset 0x%zx (needs %llu bytes, %zu left)",
+                     LABEL(it), id, start, (unsigned long long)size, kafu_rd_left(&it->rd));
   if (id > 12)
-    return kafu_fail(err, KAFU_E_INPUT, "%s: unknown section id %u at offset 0x%zx", it->label,
+    return kafu_fail(err, KAFU_E_INPUT, "%s%sunknown section id %u at offset 0x%zx", LABEL(it),
                      id, start);
   const uint8_t *payload = kafu_rd_bytes(&it->rd, (size_t)size);
   sec->id = id;
@@ -51,8 +54,8 @@ kafu_err kafu_snapify_sections_next(kafu_wasm_section_iter *it, kafu_wasm_sectio
     kafu_rd name_rd = kafu_rd_init(payload, (size_t)size);
     uint64_t name_len = kafu_rd_uleb(&name_rd, 32);
     if (name_rd.bad || name_len > kafu_rd_left(&name_rd))
-      return kafu_fail(err, KAFU_E_INPUT, "%s: custom section at offset 0x%zx has a bad name",
-                       it->label, start);
+      return kafu_fail(err, KAFU_E_INPUT, "%s%scustom section at offset 0x%zx has a bad name",
+                       LABEL(it), start);
     sec->name = kafu_rd_bytes(&name_rd, (size_t)name_len);
     sec->name_len = (size_t)name_len;
     sec->body = name_rd.p;

@@ -28,7 +28,8 @@ typedef struct kafu_wasm_section_iter {
 } kafu_wasm_section_iter;
 
 /* Checks the magic and version of `wasm` (borrowed) and positions the
- * iterator on the first section. Errors: KAFU_E_INPUT naming label. */
+ * iterator on the first section; messages start with "label: " unless label
+ * is NULL or "". Errors: KAFU_E_INPUT. */
 kafu_err kafu_snapify_sections_begin(kafu_wasm_section_iter *it, const uint8_t *wasm,
                                      size_t len, const char *label, kafu_error *err);
 
