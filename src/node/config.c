@@ -65,11 +65,14 @@ static const char *kind_name(const yaml_node_t *n) {
   }
 }
 
+/* parent.child into out; an overlong key is cut, which still names it. */
 static void join_key(char out[KEY_MAX], const char *parent, const char *child) {
+  int n;
   if (parent && *parent)
-    snprintf(out, KEY_MAX, "%s.%s", parent, child);
+    n = snprintf(out, KEY_MAX, "%s.%s", parent, child);
   else
-    snprintf(out, KEY_MAX, "%s", child);
+    n = snprintf(out, KEY_MAX, "%s", child);
+  (void)n;
 }
 
 /* Checks that v is a mapping (a null counts as an empty one: *is_empty). */
