@@ -67,12 +67,10 @@ static const char *kind_name(const yaml_node_t *n) {
 
 /* parent.child into out; an overlong key is cut, which still names it. */
 static void join_key(char out[KEY_MAX], const char *parent, const char *child) {
-  int n;
   if (parent && *parent)
-    n = snprintf(out, KEY_MAX, "%s.%s", parent, child);
+    snprintf(out, KEY_MAX, "%.120s.%.64s", parent, child);
   else
-    n = snprintf(out, KEY_MAX, "%s", child);
-  (void)n;
+    snprintf(out, KEY_MAX, "%.64s", child);
 }
 
 /* Checks that v is a mapping (a null counts as an empty one: *is_empty). */
@@ -277,8 +275,8 @@ static kafu_err parse_app(cfg_ctx *c, yaml_node_t *map) {
   char key[KEY_MAX];
   for (yaml_node_pair_t *p = empty ? NULL : map->data.mapping.pairs.start;
        p && p < map->data.mapping.pairs.top; p++) {
-    int slot;
-    yaml_node_t *v;
+    int slot = -1;
+    yaml_node_t *v = NULL;
     if ((e = schema_key(c, p, "app", names, NULL, &seen, &slot, &v, key))) goto out;
     switch (slot) {
     case 0:
@@ -330,9 +328,9 @@ static kafu_err parse_offload(cfg_ctx *c, yaml_node_t *map, const char *parent, 
   unsigned seen = 0;
   char key[KEY_MAX];
   for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-    int slot, idx = 0;
+    int slot = -1, idx = 0;
     uint64_t n = 0;
-    yaml_node_t *v;
+    yaml_node_t *v = NULL;
     if ((e = schema_key(c, p, parent, names, NULL, &seen, &slot, &v, key))) return e;
     switch (slot) {
     case 0:
@@ -362,9 +360,9 @@ static kafu_err parse_node(cfg_ctx *c, yaml_node_t *keynode, yaml_node_t *map, k
   char *own_dir = NULL;
   for (yaml_node_pair_t *p = empty ? NULL : map->data.mapping.pairs.start;
        p && p < map->data.mapping.pairs.top; p++) {
-    int slot, idx = 0;
+    int slot = -1, idx = 0;
     uint64_t n = 0;
-    yaml_node_t *v;
+    yaml_node_t *v = NULL;
     if ((e = schema_key(c, p, parent, names, NULL, &seen, &slot, &v, key))) goto out;
     switch (slot) {
     case 0: e = get_nonempty(c, v, key, &node->address); break;
@@ -465,8 +463,8 @@ static kafu_err parse_heartbeat(cfg_ctx *c, yaml_node_t *map) {
   unsigned seen = 0;
   char key[KEY_MAX];
   for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-    int slot, idx = 0;
-    yaml_node_t *v;
+    int slot = -1, idx = 0;
+    yaml_node_t *v = NULL;
     if ((e = schema_key(c, p, "cluster.heartbeat", names, NULL, &seen, &slot, &v, key))) return e;
     if (slot == 0) {
       e = get_uint(c, v, key, 1, CONFIG_MAX_MS, &c->cfg->heartbeat.interval_ms);
@@ -490,8 +488,8 @@ static kafu_err parse_migration(cfg_ctx *c, yaml_node_t *map) {
   unsigned seen = 0;
   char key[KEY_MAX];
   for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-    int slot, idx = 0;
-    yaml_node_t *v;
+    int slot = -1, idx = 0;
+    yaml_node_t *v = NULL;
     if ((e = schema_key(c, p, "cluster.migration", names, slots, &seen, &slot, &v, key))) return e;
     switch (slot) {
     case 0:
@@ -513,8 +511,8 @@ static kafu_err parse_cluster(cfg_ctx *c, yaml_node_t *map) {
   unsigned seen = 0;
   char key[KEY_MAX];
   for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-    int slot;
-    yaml_node_t *v;
+    int slot = -1;
+    yaml_node_t *v = NULL;
     if ((e = schema_key(c, p, "cluster", names, NULL, &seen, &slot, &v, key))) return e;
     e = slot == 0 ? parse_heartbeat(c, v) : parse_migration(c, v);
     if (e) return e;
@@ -536,8 +534,8 @@ static kafu_err parse_root(cfg_ctx *c, yaml_node_t *root) {
   yaml_node_t *values[4] = {NULL, NULL, NULL, NULL};
   kafu_err e;
   for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
-    int slot;
-    yaml_node_t *v;
+    int slot = -1;
+    yaml_node_t *v = NULL;
     if ((e = schema_key(c, p, "", names, NULL, &seen, &slot, &v, key))) return e;
     values[slot] = v;
   }
