@@ -18,9 +18,9 @@
  * the guest passes more than WASI_IOV_MAX (a short transfer is legal). */
 static uint16_t gather_iovs(kafu_engine_instance *inst, uint32_t iovs_ptr, uint32_t n_iovs,
                             struct iovec *out, int *n_out) {
-  if (n_iovs > WASI_IOV_MAX) n_iovs = WASI_IOV_MAX;
   const uint8_t *raw = kafu_wasi_mem(inst, iovs_ptr, (uint64_t)n_iovs * 8);
   if (!raw) return WASI_EFAULT;
+  if (n_iovs > WASI_IOV_MAX) n_iovs = WASI_IOV_MAX;
   uint64_t total = 0;
   for (uint32_t i = 0; i < n_iovs; i++) {
     uint32_t buf = kafu_wasi_get_u32(raw + 8 * i);
