@@ -39,7 +39,8 @@
   X(STATUS, 14, "(empty)")                                                       \
   X(STATUS_REPLY, 15, "node, load, uptime, counters, jobs")                      \
   X(SHUTDOWN, 16, "reason")                                                      \
-  X(OFFLOAD_NOW, 17, "destination node")
+  X(OFFLOAD_NOW, 17, "destination node")                                        \
+  X(EVENT, 18, "output seq, text")
 
 typedef enum kafu_msg_type {
 #define KAFU_PROTO_ENUM_(name, num, summary) KAFU_MSG_##name = num,
@@ -204,6 +205,9 @@ typedef struct kafu_msg {
       uint32_t site_id;     /* the migration site in the module */
       uint64_t next_output_seq; /* the job's next OUTPUT sequence number */
       kafu_bytes snapshot;      /* docs/snapshot-format.md */
+      /* The daemon's job context (argv, env, chaos state; docs/cluster.md),
+       * opaque to the protocol; may be empty. Added after snapshot. */
+      kafu_bytes context;
     } migrate;
     struct {
       uint8_t acked_type;  /* the request type acknowledged, e.g. MIGRATE */
@@ -239,6 +243,13 @@ typedef struct kafu_msg {
     struct {
       const char *dst_node; /* "" = the node named by the annotation */
     } offload_now;
+    struct {
+      /* A job event (start, migration) for the client's summary and trace,
+       * ordered with the job's OUTPUT (it takes an output seq number). The
+       * text is one line, docs/cluster.md describes its fields. */
+      uint64_t out_seq;
+      const char *text;
+    } event;
   } u;
   void *owned_; /* allocations of a decoded message; private */
 } kafu_msg;

@@ -273,6 +273,7 @@ static void walk(codec *c, kafu_msg *m) {
     f_u32(c, "site_id", &m->u.migrate.site_id);
     f_u64(c, "next_output_seq", &m->u.migrate.next_output_seq);
     f_bytes(c, "snapshot", &m->u.migrate.snapshot);
+    f_bytes(c, "context", &m->u.migrate.context);
     if (!c->e)
       check(c, "reason", m->u.migrate.reason >= KAFU_MIGRATE_DEST && m->u.migrate.reason <= KAFU_MIGRATE_OFFLOAD,
             m->u.migrate.reason);
@@ -321,6 +322,10 @@ static void walk(codec *c, kafu_msg *m) {
     break;
   case KAFU_MSG_OFFLOAD_NOW:
     f_str(c, "dst_node", &m->u.offload_now.dst_node, KAFU_PROTO_NAME_MAX);
+    break;
+  case KAFU_MSG_EVENT:
+    f_u64(c, "out_seq", &m->u.event.out_seq);
+    f_str(c, "text", &m->u.event.text, KAFU_PROTO_STR_MAX);
     break;
   case KAFU_MSG_TYPE_END:
     break;

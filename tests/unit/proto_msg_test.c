@@ -104,6 +104,7 @@ static kafu_msg sample(kafu_msg_type type) {
     break;
   case KAFU_MSG_SHUTDOWN: m.u.shutdown.reason = "coordinator lost"; break;
   case KAFU_MSG_OFFLOAD_NOW: m.u.offload_now.dst_node = "cloud1"; break;
+  case KAFU_MSG_EVENT: m.u.event.out_seq = 7; m.u.event.text = "migrate cloud1 edge1 f"; break;
   case KAFU_MSG_COMMIT:
   case KAFU_MSG_STATUS:
   case KAFU_MSG_TYPE_END: break;
