@@ -108,6 +108,7 @@ static void scan_declaration(const char *p, decl_info *out) {
   bool saw_paren = false, last_was_ident = false;
   const char *last_id = NULL, *cand = NULL;
   size_t last_len = 0, cand_len = 0;
+  char asm_name[TEXT_MAX] = "";
   out->kind = DECL_UNKNOWN;
   out->name[0] = '\0';
   /* Leave the enclosing __attribute__((...)). */
@@ -130,6 +131,9 @@ static void scan_declaration(const char *p, decl_info *out) {
       size_t len = (size_t)(p - id);
       if (is_attribute_keyword(id, len)) {
         p = skip_blank(p);
+        /* An asm label renames the symbol: int f(void) __asm__("g"). */
+        if (*p == '(' && depth == 0 && saw_paren && id[0] == '_' && strstr(id, "asm") == id + 2)
+          read_strings(p + 1, asm_name, sizeof asm_name);
         if (*p == '(') p = skip_parens(p);
         last_was_ident = false;
         continue;
@@ -160,7 +164,10 @@ static void scan_declaration(const char *p, decl_info *out) {
     } else if (depth == 0 && (c == '{' || c == ';' || c == '=' || c == ',')) {
       if (saw_paren && cand) {
         out->kind = c == '{' ? DECL_DEF : (c == '=' ? DECL_OTHER : DECL_PROTO);
-        set_name(out->name, cand, cand_len);
+        if (asm_name[0])
+          set_name(out->name, asm_name, strlen(asm_name));
+        else
+          set_name(out->name, cand, cand_len);
       } else {
         out->kind = DECL_OTHER;
         if (last_id) set_name(out->name, last_id, last_len);
