@@ -28,7 +28,7 @@
 
 #include <stdint.h>
 
-#define KAFU_AOT_GLUE_VERSION 1
+#define KAFU_AOT_GLUE_VERSION 2
 #define KAFU_AOT_GLUE_SYMBOL "kafu_aot_glue_v1"
 
 #define KAFU_AOT_GLUE_DECLS                                                                   \

@@ -269,6 +269,8 @@ static const char GLUE_RUNTIME[] =
     "  *max_pages = mem ? mem->max_pages : 0;\n"
     "  return mem ? mem->data : NULL;\n"
     "}\n\n"
+    "/* wasm-rt's function-type registry is per object: free it on unload. */\n"
+    "__attribute__((destructor)) static void kafu_unload(void) { wasm_rt_free(); }\n\n"
     "__attribute__((visibility(\"default\"))) const kafu_aot_glue kafu_aot_glue_v1 = {\n"
     "  KAFU_AOT_GLUE_VERSION_VALUE, KAFU_N_EXPORTS, kafu_exports, kafu_create, kafu_destroy,\n"
     "  kafu_call, kafu_memory, kafu_memory_grow,\n"
