@@ -131,6 +131,9 @@ int kafu_cmd_snapify(int argc, char **argv) {
       kafu_snapify(in, in_len, &opts, &out, &err) != KAFU_OK ||
       kafu_file_write(output, out.data, out.len, &err) != KAFU_OK) {
     status = kafu_cli_report(CMD, &err);
+    /* A module snapify refuses (table writes, tail calls, GC code) is bad
+     * input from the user's point of view, not an internal failure. */
+    if (err.code == KAFU_E_UNSUPPORTED || err.code == KAFU_E_LIMIT) status = 2;
     goto out;
   }
   status = 0;

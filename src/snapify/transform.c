@@ -60,6 +60,16 @@ static kafu_err check_module(ctx *c) {
     if (suffix && !suffix[strlen(KAFU_SNAPIFY_BODY_SUFFIX)])
       return kafu_fail(c->err, KAFU_E_INPUT, "%s: module already has function '%s' (already snapified?)",
                        c->label, f->name);
+  }
+  return KAFU_OK;
+}
+
+/* Indirect calls are resolved against the element segments, which only holds
+ * if nothing rewrites the table. Checked before validation, since such
+ * modules usually need the reference-types feature Kafu does not enable. */
+static kafu_err check_table_writes(ctx *c) {
+  for (size_t i = 0; i < c->graph.n_funcs; i++) {
+    const kafu_snapify_func *f = &c->graph.funcs[i];
     if (f->scan.mutates_table) {
       char *human = kafu_snapify_name_unescape(f->name);
       kafu_fail(c->err, KAFU_E_UNSUPPORTED,
@@ -397,15 +407,16 @@ kafu_err kafu_snapify_transform(const uint8_t *wasm, size_t len, const kafu_meta
   BinaryenModuleSetFeatures(c.mod, BinaryenModuleGetFeatures(c.mod) | BinaryenFeatureMutableGlobals() |
                                        BinaryenFeatureSignExt() | BinaryenFeatureBulkMemory() |
                                        BinaryenFeatureNontrappingFPToInt());
+  if ((rc = kafu_snapify_graph_build(c.mod, &c.graph, err)) != KAFU_OK) {
+    kafu_error_prefix(err, c.label);
+    goto out;
+  }
+  if ((rc = check_table_writes(&c)) != KAFU_OK) goto out;
   if (!BinaryenModuleValidate(c.mod)) {
     rc = kafu_fail(err, KAFU_E_INPUT, "%s: not a valid wasm module (validation failed)", c.label);
     goto out;
   }
   kafu_snapify_note_input_ok();
-  if ((rc = kafu_snapify_graph_build(c.mod, &c.graph, err)) != KAFU_OK) {
-    kafu_error_prefix(err, c.label);
-    goto out;
-  }
   c.plan = malloc((c.graph.n_funcs + 1) * sizeof *c.plan);
   if (!c.plan) {
     rc = fail_nomem(&c);
