@@ -71,6 +71,7 @@ static kafu_msg sample(kafu_msg_type type) {
     m.u.migrate.site_id = 17;
     m.u.migrate.next_output_seq = 99;
     m.u.migrate.snapshot = blob;
+    m.u.migrate.context = (kafu_bytes){sample_blob + 1, 3};
     break;
   case KAFU_MSG_ACK:
     m.u.ack.acked_type = KAFU_MSG_MIGRATE;
