@@ -167,23 +167,27 @@ static kafu_err parse_sections(const uint8_t *bytes, size_t len, snap_view *v, k
   return KAFU_OK;
 }
 
-static kafu_err check_baseline(const snap_view *v, const uint8_t *baseline, size_t baseline_len,
+static kafu_err check_baseline(const snap_view *v, const kafu_snapshot_decode_opts *o,
                                kafu_error *err) {
   char want[17], have[17];
   short_hex(v->baseline_hash, want);
-  if (!baseline)
+  if (!o->baseline)
     return kafu_fail(err, KAFU_E_INPUT,
                      "snapshot: delta against baseline seq %llu (%s...) but no baseline given",
                      (unsigned long long)v->baseline_seq, want);
-  if (baseline_len != (size_t)v->baseline_pages * KAFU_SNAPSHOT_WASM_PAGE)
+  if (o->baseline_len != (size_t)v->baseline_pages * KAFU_SNAPSHOT_WASM_PAGE)
     return kafu_fail(err, KAFU_E_INPUT,
                      "snapshot: baseline mismatch: seq %llu is %u pages, the given baseline "
                      "is %zu bytes",
-                     (unsigned long long)v->baseline_seq, v->baseline_pages, baseline_len);
+                     (unsigned long long)v->baseline_seq, v->baseline_pages, o->baseline_len);
   uint8_t digest[KAFU_SHA256_LEN];
-  kafu_sha256(baseline, baseline_len, digest);
-  if (memcmp(digest, v->baseline_hash, KAFU_SHA256_LEN)) {
-    short_hex(digest, have);
+  const uint8_t *have_hash = o->baseline_sha256;
+  if (!have_hash) {
+    kafu_sha256(o->baseline, o->baseline_len, digest);
+    have_hash = digest;
+  }
+  if (memcmp(have_hash, v->baseline_hash, KAFU_SHA256_LEN)) {
+    short_hex(have_hash, have);
     return kafu_fail(err, KAFU_E_INPUT,
                      "snapshot: baseline mismatch: seq %llu needs image %s..., the given "
                      "baseline hashes to %s...",
@@ -200,15 +204,40 @@ static bool dup_section(const uint8_t *src, size_t n, uint8_t **dst) {
   return true;
 }
 
-kafu_err kafu_snapshot_decode(const uint8_t *bytes, size_t len, const uint8_t *expected_sha256,
-                              const uint8_t *baseline, size_t baseline_len, kafu_snapshot *out,
-                              kafu_error *err) {
+/* Writes the whole memory image: the carried pages, the baseline's pages
+ * (delta) and zero for the rest. `zeroed` says mem came zero-filled from the
+ * hook, so elided zero pages need no writes. */
+static kafu_err fill_memory(const snap_view *v, const kafu_snapshot_decode_opts *o, uint8_t *mem,
+                            bool zeroed, kafu_error *err) {
+  size_t mem_len = (size_t)v->mem_pages * KAFU_SNAPSHOT_WASM_PAGE;
+  size_t n_pages = (size_t)v->mem_pages * SNAP_PAGES_PER_WASM_PAGE;
+  size_t keep = 0; /* bytes that come from the baseline */
+  if (v->flags & SNAP_FLAG_DELTA) {
+    keep = o->baseline_len < mem_len ? o->baseline_len : mem_len;
+    if (keep && mem != o->baseline) memmove(mem, o->baseline, keep);
+  }
+  if (!zeroed) kafu_snap_zero_gaps(mem, v->bitmap, n_pages, keep / KAFU_SNAPSHOT_PAGE);
+  if (v->flags & SNAP_FLAG_ZSTD)
+    return kafu_snap_decompress(v->payload, v->payload_len, v->payload_off, mem, v->bitmap,
+                                n_pages, v->n_present, err);
+  kafu_snap_scatter(mem, v->bitmap, n_pages, v->payload);
+  return KAFU_OK;
+}
+
+kafu_err kafu_snapshot_decode_ex(const uint8_t *bytes, size_t len,
+                                 const kafu_snapshot_decode_opts *opts, kafu_snapshot *out,
+                                 kafu_error *err) {
+  static const kafu_snapshot_decode_opts no_opts;
+  const kafu_snapshot_decode_opts *o = opts ? opts : &no_opts;
   memset(out, 0, sizeof *out);
   snap_view v;
   memset(&v, 0, sizeof v);
-  kafu_err rc = parse_header(bytes, len, expected_sha256, &v, err);
+  kafu_err rc = parse_header(bytes, len, o->expected_sha256, &v, err);
   if (!rc) rc = parse_sections(bytes, len, &v, err);
-  if (!rc && (v.flags & SNAP_FLAG_DELTA)) rc = check_baseline(&v, baseline, baseline_len, err);
+  if (!rc && o->max_mem_pages && v.mem_pages > o->max_mem_pages)
+    rc = kafu_fail(err, KAFU_E_LIMIT, "snapshot: memory of %u pages exceeds the limit of %u",
+                   v.mem_pages, o->max_mem_pages);
+  if (!rc && (v.flags & SNAP_FLAG_DELTA)) rc = check_baseline(&v, o, err);
   if (rc) return rc;
 
   memcpy(out->module_sha256, bytes + SNAP_OFF_MODULE, KAFU_SHA256_LEN);
@@ -223,28 +252,42 @@ kafu_err kafu_snapshot_decode(const uint8_t *bytes, size_t len, const uint8_t *e
   out->state_len = v.state_len;
   if (!dup_section(v.wasi, v.wasi_len, &out->wasi)) goto nomem;
   out->wasi_len = v.wasi_len;
-  size_t mem_len = (size_t)v.mem_pages * KAFU_SNAPSHOT_WASM_PAGE;
-  out->memory = kafu_snap_alloc(mem_len);
-  if (mem_len && !out->memory) goto nomem;
-  out->mem_pages = v.mem_pages;
 
-  size_t n_pages = (size_t)v.mem_pages * SNAP_PAGES_PER_WASM_PAGE;
-  size_t keep = baseline_len < mem_len ? baseline_len : mem_len;
-  if ((v.flags & SNAP_FLAG_DELTA) && keep) /* unchanged pages come from the baseline; grown ones stay zero */
-    memcpy(out->memory, baseline, keep);
-  if (v.flags & SNAP_FLAG_ZSTD) {
-    rc = kafu_snap_decompress(v.payload, v.payload_len, v.payload_off, out->memory, v.bitmap,
-                              n_pages, v.n_present, err);
+  size_t mem_len = (size_t)v.mem_pages * KAFU_SNAPSHOT_WASM_PAGE;
+  uint8_t *mem;
+  if (o->memory_for) {
+    if (err) err->code = KAFU_OK;
+    mem = o->memory_for(o->memory_ud, v.mem_pages, err);
+    if (!mem) {
+      rc = err && err->code ? err->code
+                            : kafu_fail(err, KAFU_E_NOMEM, "snapshot: no memory to decode into");
+      goto fail;
+    }
+    rc = fill_memory(&v, o, mem, false, err);
     if (rc) goto fail;
-  } else {
-    kafu_snap_scatter(out->memory, v.bitmap, n_pages, v.payload);
+    out->mem_pages = v.mem_pages;
+    return KAFU_OK;
   }
+  out->memory = mem = kafu_snap_alloc(mem_len);
+  if (mem_len && !mem) goto nomem;
+  out->mem_pages = v.mem_pages;
+  rc = fill_memory(&v, o, mem, true, err);
+  if (rc) goto fail;
   return KAFU_OK;
 nomem:
   rc = kafu_fail(err, KAFU_E_NOMEM, "snapshot: out of memory while decoding");
 fail:
   kafu_snapshot_free(out);
   return rc;
+}
+
+kafu_err kafu_snapshot_decode(const uint8_t *bytes, size_t len, const uint8_t *expected_sha256,
+                              const uint8_t *baseline, size_t baseline_len, kafu_snapshot *out,
+                              kafu_error *err) {
+  kafu_snapshot_decode_opts o = {.expected_sha256 = expected_sha256,
+                                 .baseline = baseline,
+                                 .baseline_len = baseline_len};
+  return kafu_snapshot_decode_ex(bytes, len, &o, out, err);
 }
 
 bool kafu_snapshot_is_delta(const uint8_t *bytes, size_t len, uint64_t *baseline_seq,

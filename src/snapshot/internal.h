@@ -56,6 +56,9 @@ void kafu_snap_gather(const uint8_t *mem, const uint8_t *bitmap, size_t n_pages,
 /* Scatters consecutive pages from src onto the marked pages of mem. */
 void kafu_snap_scatter(uint8_t *mem, const uint8_t *bitmap, size_t n_pages, const uint8_t *src);
 
+/* Zeroes the unmarked pages at or after page `from`. */
+void kafu_snap_zero_gaps(uint8_t *mem, const uint8_t *bitmap, size_t n_pages, size_t from);
+
 /* compress.c: the marked pages as one zstd frame. Compress appends a u64le
  * frame length and the frame to out (reserving the worst case first). */
 kafu_err kafu_snap_compress(const uint8_t *mem, const uint8_t *bitmap, size_t n_pages,

@@ -104,3 +104,14 @@ void kafu_snap_scatter(uint8_t *mem, const uint8_t *bitmap, size_t n_pages, cons
     src += run_len * PAGE;
   }
 }
+
+void kafu_snap_zero_gaps(uint8_t *mem, const uint8_t *bitmap, size_t n_pages, size_t from) {
+  size_t run_len;
+  size_t gap = from;
+  for (size_t i = kafu_snap_next_run(bitmap, n_pages, from, &run_len); gap < n_pages;
+       i = kafu_snap_next_run(bitmap, n_pages, i + run_len, &run_len)) {
+    /* pages [gap, i) are unmarked; i == n_pages when no run is left */
+    if (i > gap) memset(mem + gap * PAGE, 0, (i - gap) * PAGE);
+    gap = i + run_len;
+  }
+}

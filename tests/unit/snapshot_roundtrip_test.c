@@ -212,6 +212,106 @@ static void test_regression_delta_empty_memory(void **state) {
   assert_int_equal(round_trip(&s, &d), overhead(0));
 }
 
+/* memory_for: hands out a caller buffer full of garbage, or fails. */
+typedef struct dest {
+  uint8_t *buf;
+  size_t cap;
+  uint32_t asked_pages;
+} dest;
+
+static uint8_t *give_memory(void *ud, uint32_t mem_pages, kafu_error *err) {
+  dest *d = ud;
+  d->asked_pages = mem_pages;
+  if (!d->buf || (size_t)mem_pages * FX_WASM_PAGE > d->cap) {
+    kafu_fail(err, KAFU_E_LIMIT, "test: no room for %u pages", mem_pages);
+    return NULL;
+  }
+  return d->buf;
+}
+
+static void decode_into(const kafu_buf *b, kafu_snapshot_decode_opts *o, dest *d,
+                        const kafu_snapshot *want) {
+  kafu_snapshot got;
+  kafu_error err = {0};
+  o->memory_for = give_memory;
+  o->memory_ud = d;
+  if (kafu_snapshot_decode_ex(b->data, b->len, o, &got, &err)) fail_msg("decode: %s", err.msg);
+  assert_null(got.memory);
+  assert_int_equal(got.mem_pages, want->mem_pages);
+  assert_int_equal(d->asked_pages, want->mem_pages);
+  assert_true(memcmp(d->buf, want->memory, (size_t)want->mem_pages * FX_WASM_PAGE) == 0);
+  assert_memory_equal(got.wasi, want->wasi, want->wasi_len);
+  kafu_snapshot_free(&got);
+}
+
+static void test_decode_into_caller_memory(void **state) {
+  (void)state;
+  const uint32_t pages = 4;
+  size_t len = (size_t)pages * FX_WASM_PAGE;
+  uint8_t *mem = fx_sparse_memory(pages, 3);
+  kafu_snapshot s = fx_snapshot(mem, pages);
+  dest d = {.buf = malloc(len), .cap = len};
+  for (int z = 0; z < 2; z++) {
+    kafu_snapshot_opts eo = {.compress = z};
+    kafu_buf b = {0};
+    kafu_error err = {0};
+    assert_int_equal(kafu_snapshot_encode(&s, &eo, &b, &err), KAFU_OK);
+    memset(d.buf, 0xcc, len); /* elided zero pages must be written too */
+    kafu_snapshot_decode_opts o = {.expected_sha256 = s.module_sha256};
+    decode_into(&b, &o, &d, &s);
+    /* refusals: the limit, and memory_for's own error */
+    kafu_snapshot got;
+    o.max_mem_pages = pages - 1;
+    assert_int_equal(kafu_snapshot_decode_ex(b.data, b.len, &o, &got, &err), KAFU_E_LIMIT);
+    assert_non_null(strstr(err.msg, "exceeds the limit of 3"));
+    o.max_mem_pages = 0;
+    d.cap = len - 1;
+    assert_int_equal(kafu_snapshot_decode_ex(b.data, b.len, &o, &got, &err), KAFU_E_LIMIT);
+    assert_string_equal(err.msg, "test: no room for 4 pages");
+    assert_null(got.wasi);
+    d.cap = len;
+    kafu_buf_free(&b);
+  }
+  free(d.buf);
+  free(mem);
+}
+
+/* The delta is applied onto the baseline buffer itself, memory having grown
+ * past it, with the caller's trusted baseline hash. */
+static void test_delta_in_place(void **state) {
+  (void)state;
+  const uint32_t base_pages = 3, pages = 5;
+  size_t base_len = (size_t)base_pages * FX_WASM_PAGE, len = (size_t)pages * FX_WASM_PAGE;
+  uint8_t *base = fx_sparse_memory(base_pages, 2);
+  uint8_t *mem = calloc(1, len);
+  memcpy(mem, base, base_len);
+  for (size_t pg = 0; pg < len / FX_PAGE; pg += 7) mem[pg * FX_PAGE + 17] ^= 0x3c;
+  kafu_snapshot s = fx_snapshot(mem, pages);
+  kafu_snapshot_opts eo = {.baseline = base, .baseline_len = base_len, .baseline_seq = 9,
+                           .compress = true};
+  kafu_sha256(base, base_len, eo.baseline_hash);
+  kafu_buf b = {0};
+  kafu_error err = {0};
+  assert_int_equal(kafu_snapshot_encode(&s, &eo, &b, &err), KAFU_OK);
+
+  dest d = {.buf = malloc(len), .cap = len};
+  memset(d.buf, 0xcc, len);
+  memcpy(d.buf, base, base_len);
+  uint8_t wrong[KAFU_SHA256_LEN] = {0};
+  kafu_snapshot_decode_opts o = {.baseline = d.buf, .baseline_len = base_len,
+                                 .baseline_sha256 = wrong, .memory_for = give_memory,
+                                 .memory_ud = &d};
+  kafu_snapshot got;
+  assert_int_equal(kafu_snapshot_decode_ex(b.data, b.len, &o, &got, &err), KAFU_E_INPUT);
+  assert_non_null(strstr(err.msg, "baseline mismatch"));
+  o.baseline_sha256 = eo.baseline_hash;
+  decode_into(&b, &o, &d, &s);
+  kafu_buf_free(&b);
+  free(d.buf);
+  free(mem);
+  free(base);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_full_random),
@@ -222,6 +322,8 @@ int main(void) {
       cmocka_unit_test(test_delta_memory_grown),
       cmocka_unit_test(test_delta_baseline_mismatch),
       cmocka_unit_test(test_regression_delta_empty_memory),
+      cmocka_unit_test(test_decode_into_caller_memory),
+      cmocka_unit_test(test_delta_in_place),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
