@@ -50,6 +50,14 @@ uint16_t kafu_wasi_open_resolved(kafu_wasi *w, wasi_resolved *r, uint16_t oflags
   if (fdflags & WASI_FDFLAG_SYNC) flags |= O_SYNC;
 
   int fd = openat(r->dir_fd, r->name, flags, 0666);
+  if (fd < 0 && errno == EISDIR && want_write && !(flags & (O_CREAT | O_TRUNC))) {
+    /* Callers often ask for every right; a directory can still be opened to
+     * read it (or to resolve paths below it). */
+    flags = (flags & ~O_ACCMODE) | O_RDONLY;
+    want_write = false;
+    want_read = true;
+    fd = openat(r->dir_fd, r->name, flags, 0666);
+  }
   if (fd < 0) return kafu_wasi_errno(errno);
   struct stat st;
   if (fstat(fd, &st) != 0) {

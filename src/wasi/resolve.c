@@ -35,14 +35,18 @@ static bool canon_push(walk *wk, const char *comp, size_t len) {
   return true;
 }
 
-/* Replaces *rem with link + "/" + rest (rest may be empty). */
+/* Replaces *rem with link + "/" + rest, or just link if rest is empty. */
 static bool splice_link(char **rem, const char *link, size_t link_len, const char *rest) {
   size_t rest_len = strlen(rest);
   char *next = malloc(link_len + 1 + rest_len + 1);
   if (!next) return false;
   memcpy(next, link, link_len);
-  next[link_len] = '/';
-  memcpy(next + link_len + 1, rest, rest_len + 1);
+  if (rest_len) { /* a bare "" rest must not invent a trailing '/' */
+    next[link_len] = '/';
+    memcpy(next + link_len + 1, rest, rest_len + 1);
+  } else {
+    next[link_len] = '\0';
+  }
   free(*rem);
   *rem = next;
   return true;
