@@ -373,6 +373,31 @@ static void test_import_errors(void **state) {
   assert_non_null(strstr(err.msg, "host.mulf"));
 }
 
+static int host_peek(void *env, kafu_engine_instance *inst, const kafu_slot *a, kafu_slot *r) {
+  size_t size = 0;
+  uint8_t *mem = kafu_instance_memory(inst, &size);
+  r[0] = mem && a[0] < size ? mem[a[0]] : 0xffff;
+  return 0;
+}
+
+static void test_start_function_and_instantiation_traps(void **state) {
+  kafu_host_import peek = {"host", "peek", 1, 1, {I32}, {I32}, host_peek, NULL};
+  kafu_engine_module *mod = load("start");
+  kafu_engine_instance *inst = NULL;
+  kafu_error err = {0};
+  assert_int_equal(g_aot->instantiate(mod, &peek, 1, &inst, &err), KAFU_OK);
+  assert_int_equal(call_ok(inst, "seen", 0), 42);
+  g_aot->instance_free(inst);
+  g_aot->module_free(mod);
+
+  mod = load("oob_data");
+  inst = NULL;
+  assert_int_equal(g_aot->instantiate(mod, NULL, 0, &inst, &err), KAFU_E_TRAP);
+  assert_null(inst);
+  assert_non_null(strstr(err.msg, "out of bounds"));
+  g_aot->module_free(mod);
+}
+
 static void test_bad_module(void **state) {
   static const uint8_t junk[] = {0, 'a', 's', 'm', 1, 0, 0, 0, 0x01, 0x05, 0xff};
   kafu_engine_module *mod = NULL;
@@ -445,6 +470,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_instances_are_separate, setup_basic, teardown_basic),
       cmocka_unit_test_setup_teardown(test_two_modules, setup_basic, teardown_basic),
       cmocka_unit_test_setup_teardown(test_import_errors, setup_basic, teardown_basic),
+      cmocka_unit_test(test_start_function_and_instantiation_traps),
       cmocka_unit_test(test_bad_module),
       cmocka_unit_test(test_cache_hit_and_corruption),
   };

@@ -9,9 +9,10 @@
  * it is part of the cache key, so old objects are rebuilt, not reused.
  *
  * Contract of the table's functions:
- * - create(host, dispatch, &trap): allocates and instantiates (memories,
- *   tables, globals, segments). Returns NULL on failure with trap set (e.g. a
- *   data segment out of bounds), or trap == 0 for out of memory.
+ * - create(host, dispatch): allocates an instance (NULL if out of memory).
+ * - init(inst): instantiates it (memories, tables, globals, segments, and the
+ *   start function, which wasm2c runs here). Returns a trap code, e.g. for a
+ *   data segment out of bounds; after a trap only destroy is allowed.
  * - dispatch(host, import_index, args, results): called by the glue for every
  *   import; import_index is the function index of the import. Non-zero traps
  *   with KAFU_AOT_TRAP_HOST.
@@ -28,7 +29,7 @@
 
 #include <stdint.h>
 
-#define KAFU_AOT_GLUE_VERSION 2
+#define KAFU_AOT_GLUE_VERSION 3
 #define KAFU_AOT_GLUE_SYMBOL "kafu_aot_glue_v1"
 
 #define KAFU_AOT_GLUE_DECLS                                                                   \
@@ -55,7 +56,8 @@
     uint32_t version;                                                                         \
     uint32_t n_exports;                                                                       \
     const kafu_aot_glue_export *exports;                                                      \
-    void *(*create)(void *host, kafu_aot_dispatch_fn dispatch, int *trap);                    \
+    void *(*create)(void *host, kafu_aot_dispatch_fn dispatch);                               \
+    int (*init)(void *glue_inst);                                                             \
     void (*destroy)(void *glue_inst);                                                         \
     int (*call)(void *glue_inst, uint32_t export_index, const uint64_t *args,                 \
                 uint64_t *results, uint32_t max_depth, uintptr_t stack_floor,                 \

@@ -110,18 +110,28 @@ kafu_err kafu_aot_instantiate(kafu_engine_module *mod, const kafu_host_import *i
     }
     inst->resolved[func_index++] = found;
   }
-  int trap = 0;
-  inst->glue_inst = mod->glue->create(inst, dispatch, &trap);
+  /* Created before init so that host functions called by the start
+   * function can already reach memory through the instance. */
+  inst->glue_inst = mod->glue->create(inst, dispatch);
   if (!inst->glue_inst) {
-    rc = trap ? kafu_fail(err, KAFU_E_TRAP, "%s: trap while instantiating: %s", mod->label,
-                          trap_kind(trap))
-              : kafu_fail(err, KAFU_E_NOMEM, "%s: out of memory instantiating", mod->label);
+    rc = kafu_fail(err, KAFU_E_NOMEM, "%s: out of memory instantiating", mod->label);
+    goto out;
+  }
+  int trap = mod->glue->init(inst->glue_inst);
+  if (trap) {
+    rc = trap == KAFU_AOT_TRAP_HOST
+             ? kafu_fail(err, KAFU_E_TRAP, "%s: host function %s.%s aborted the start function",
+                         mod->label, inst->resolved[inst->failed_import]->module,
+                         inst->resolved[inst->failed_import]->name)
+             : kafu_fail(err, KAFU_E_TRAP, "%s: trap while instantiating: %s", mod->label,
+                         trap_kind(trap));
     goto out;
   }
   *out = &inst->hdr;
   inst = NULL;
 out:
   if (inst) {
+    if (inst->glue_inst) mod->glue->destroy(inst->glue_inst);
     free(inst->resolved);
     free(inst);
   }
