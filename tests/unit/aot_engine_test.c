@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "engine/aot/aot_int.h"
@@ -450,6 +451,53 @@ static void test_cache_hit_and_corruption(void **state) {
   use_cache(g_cache);
 }
 
+/* Several processes building the same module into an empty cache at once
+ * all succeed, and leave one valid entry behind. */
+static void test_concurrent_builds(void **state) {
+  char dir[1200], cmd[1400];
+  snprintf(dir, sizeof dir, "%s/aot-test-race-%d", env_or("KAFU_BUILD", "/tmp"), (int)getpid());
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  assert_int_equal(system(cmd), 0);
+  use_cache(dir);
+  size_t len = 0;
+  uint8_t *bytes = wat_bytes("other", &len);
+  enum { N_CHILDREN = 3 };
+  pid_t pids[N_CHILDREN];
+  for (int i = 0; i < N_CHILDREN; i++) {
+    pids[i] = fork();
+    assert_true(pids[i] >= 0);
+    if (pids[i] == 0) {
+      kafu_engine_module *mod = NULL;
+      kafu_engine_instance *inst = NULL;
+      kafu_error err = {0};
+      kafu_slot args[2] = {9, 4}, res[1] = {0};
+      int ok = g_aot->load(bytes, len, "other", &mod, &err) == KAFU_OK &&
+               g_aot->instantiate(mod, NULL, 0, &inst, &err) == KAFU_OK &&
+               kafu_instance_call(inst, "add", args, 2, res, 1, &err) == KAFU_OK && res[0] == 5;
+      if (!ok) fprintf(stderr, "child %d: %s\n", i, err.msg);
+      _exit(ok ? 0 : 1);
+    }
+  }
+  for (int i = 0; i < N_CHILDREN; i++) {
+    int status = 0;
+    assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+  }
+  unsigned before = kafu_aot_compile_count();
+  kafu_engine_module *mod = NULL;
+  kafu_error err = {0};
+  assert_int_equal(g_aot->load(bytes, len, "other", &mod, &err), KAFU_OK);
+  assert_int_equal(kafu_aot_compile_count(), before); /* the published entry verifies */
+  g_aot->module_free(mod);
+  free(bytes);
+  snprintf(cmd, sizeof cmd, "ls -d '%s'/aot/tmp-* 2>/dev/null | wc -l | grep -qx 0", dir);
+  assert_int_equal(system(cmd), 0); /* no build directories left behind */
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  assert_int_equal(system(cmd), 0);
+  use_cache(g_cache);
+}
+
 int main(void) {
   g_aot = kafu_engine_find("aot");
   if (!g_aot) {
@@ -473,6 +521,7 @@ int main(void) {
       cmocka_unit_test(test_start_function_and_instantiation_traps),
       cmocka_unit_test(test_bad_module),
       cmocka_unit_test(test_cache_hit_and_corruption),
+      cmocka_unit_test(test_concurrent_builds),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
