@@ -303,21 +303,42 @@ static void sec_global(dec *d) {
   }
 }
 
+static int raw_name_cmp(const void *a, const void *b) {
+  const kafu_rd *x = a, *y = b; /* start = name bytes, end = one past */
+  size_t lx = (size_t)(x->end - x->start), ly = (size_t)(y->end - y->start);
+  int c = memcmp(x->start, y->start, lx < ly ? lx : ly);
+  return c ? c : (lx > ly) - (lx < ly);
+}
+
 static void sec_export(dec *d) {
   kafu_wasm_module *m = d->m;
   m->n_exports = count(d, 3);
   m->exports = xcalloc(d, m->n_exports, sizeof *m->exports);
+  /* Names may hold NUL bytes, so duplicates are found on the raw bytes. */
+  kafu_rd *raw = xcalloc(d, m->n_exports, sizeof *raw);
   for (uint32_t i = 0; i < m->n_exports && !d->failed; i++) {
     kafu_wasm_export *e = &m->exports[i];
+    const uint8_t *at = d->r.p;
     e->name = name(d);
-    if (d->failed) return;
+    if (d->failed) break;
+    kafu_rd nr = kafu_rd_init(at, (size_t)(d->r.p - at));
+    (void)kafu_rd_uleb(&nr, 32);
+    raw[i].start = nr.p;
+    raw[i].end = d->r.p;
     uint8_t kind = byte(d);
-    if (!d->failed && kind > 3) { dfail(d, "malformed export kind 0x%02x", kind); return; }
+    if (!d->failed && kind > 3) { dfail(d, "malformed export kind 0x%02x", kind); break; }
     e->kind = kind;
     e->index = u32(d);
-    for (uint32_t k = 0; k < i && !d->failed; k++)
-      if (!strcmp(m->exports[k].name, e->name)) dfail(d, "duplicate export name \"%s\"", e->name);
   }
+  if (!d->failed && m->n_exports > 1) {
+    qsort(raw, m->n_exports, sizeof *raw, raw_name_cmp);
+    for (uint32_t i = 1; i < m->n_exports; i++)
+      if (!raw_name_cmp(&raw[i - 1], &raw[i])) {
+        dfail(d, "duplicate export name");
+        break;
+      }
+  }
+  free(raw);
 }
 
 static void sec_elem(dec *d) {

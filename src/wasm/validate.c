@@ -600,7 +600,9 @@ static kafu_err validate_body(val *s, uint32_t fi) {
         uint32_t k = n < 64 ? n : 64;
         uint32_t popped = 0;
         for (uint32_t j = n; j-- > 0 && !s->failed;) {
-          uint8_t got = pop_expect(s, t[j]);
+          uint8_t got = pop(s);
+          if (!s->failed && got != t[j] && got != T_UNKNOWN)
+            return vfail(s, "type mismatch: expected %s, got %s", type_name(t[j]), type_name(got));
           if (popped < k) saved[popped] = got;
           popped++;
         }

@@ -23,6 +23,7 @@
 #include "engine/engine.h"
 #include "engine/interp/interp_api.h"
 #include "util/file.h"
+#include "wasm/module.h"
 
 /* ---- a minimal JSON reader (wast2json output only) ---- */
 
@@ -62,9 +63,33 @@ static char *jstring(const char **p) {
       ch = **p;
       if (ch == 'n') ch = '\n';
       else if (ch == 't') ch = '\t';
-      else if (ch == 'u') { /* keep \uXXXX as '?': names in our tests are ASCII */
+      else if (ch == 'u') { /* \uXXXX (with surrogate pairs) to UTF-8 */
+        unsigned cp = (unsigned)strtoul((char[]){(*p)[1], (*p)[2], (*p)[3], (*p)[4], 0}, NULL, 16);
         *p += 4;
-        ch = '?';
+        if (cp >= 0xd800 && cp < 0xdc00 && (*p)[1] == '\\' && (*p)[2] == 'u') {
+          unsigned lo = (unsigned)strtoul((char[]){(*p)[3], (*p)[4], (*p)[5], (*p)[6], 0}, NULL, 16);
+          cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+          *p += 6;
+        }
+        char u[4];
+        size_t k = 0;
+        if (cp < 0x80) u[k++] = (char)cp;
+        else if (cp < 0x800) { u[k++] = (char)(0xc0 | (cp >> 6)); u[k++] = (char)(0x80 | (cp & 0x3f)); }
+        else if (cp < 0x10000) {
+          u[k++] = (char)(0xe0 | (cp >> 12));
+          u[k++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+          u[k++] = (char)(0x80 | (cp & 0x3f));
+        } else {
+          u[k++] = (char)(0xf0 | (cp >> 18));
+          u[k++] = (char)(0x80 | ((cp >> 12) & 0x3f));
+          u[k++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+          u[k++] = (char)(0x80 | (cp & 0x3f));
+        }
+        if (n + k + 2 > cap) s = realloc(s, cap = (cap + k) * 2);
+        memcpy(s + n, u, k);
+        n += k;
+        (*p)++;
+        continue;
       }
     }
     if (n + 2 > cap) s = realloc(s, cap *= 2);
@@ -126,13 +151,21 @@ static const char *jstr(const json *j, const char *key) {
 
 /* ---- running ---- */
 
-#define MAX_INST 64
+#define MAX_INST 4096
 
 typedef struct named {
   char *name; /* NULL for anonymous */
   kafu_engine_module *mod;
   kafu_engine_instance *inst;
 } named;
+
+typedef struct bridge { /* a registered module's function export, imported by later modules */
+  kafu_engine_instance *inst;
+  char *module, *field;
+  size_t n_params, n_results;
+} bridge;
+
+#define MAX_BRIDGES 1024
 
 typedef struct runner {
   const kafu_engine_ops *ops;
@@ -143,6 +176,9 @@ typedef struct runner {
   kafu_engine_instance *current;
   kafu_host_import imports[512];
   size_t n_imports;
+  bridge bridges[MAX_BRIDGES];
+  size_t n_bridges;
+  char *files[MAX_INST]; /* per instance: its .wasm file, to learn export types */
   int passed, failed, skipped;
   bool verbose;
 } runner;
@@ -152,6 +188,13 @@ static int host_print(void *env, kafu_engine_instance *inst, const kafu_slot *ar
   return 0;
 }
 
+
+static int host_bridge(void *env, kafu_engine_instance *inst, const kafu_slot *args, kafu_slot *res) {
+  (void)inst;
+  bridge *b = env;
+  kafu_error err = {0};
+  return kafu_instance_call(b->inst, b->field, args, b->n_params, res, b->n_results, &err) != KAFU_OK;
+}
 
 static void add_import(runner *r, const char *module, const char *name, const char *sig_params,
                        const char *sig_results, kafu_host_fn fn, void *env) {
@@ -286,6 +329,7 @@ static void run_command(runner *r, const json *cmd) {
     n->name = jstr(cmd, "name") ? strdup(jstr(cmd, "name")) : NULL;
     n->mod = mod;
     n->inst = inst;
+    r->files[r->n_insts - 1] = strdup(jstr(cmd, "filename"));
     r->current = inst;
     r->passed++;
   } else if (!strcmp(type, "register")) {
@@ -296,8 +340,39 @@ static void run_command(runner *r, const json *cmd) {
     for (size_t i = 0; i < r->n_insts; i++)
       if (r->insts[i].inst == inst) n = &r->insts[i];
     if (!n || !as) FAIL("register: unknown module");
-    (void)n;
-    r->skipped++;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", r->dir, r->files[n - r->insts]);
+    uint8_t *bytes;
+    size_t len;
+    kafu_wasm_module *wm;
+    if (kafu_file_read(path, &bytes, &len, &err)) FAIL("%s", err.msg);
+    if (kafu_wasm_decode(bytes, len, path, &wm, &err)) { free(bytes); FAIL("%s", err.msg); }
+    for (uint32_t i = 0; i < wm->n_exports; i++) {
+      const kafu_wasm_export *e = &wm->exports[i];
+      if (e->kind != KAFU_EXT_FUNC || r->n_bridges == MAX_BRIDGES) continue;
+      const kafu_wasm_functype *t = &wm->types[wm->func_types[e->index]];
+      if (t->n_params > KAFU_HOST_MAX_PARAMS || t->n_results > KAFU_HOST_MAX_RESULTS) continue;
+      bridge *b = &r->bridges[r->n_bridges++];
+      b->inst = inst;
+      b->module = strdup(as);
+      b->field = strdup(e->name);
+      b->n_params = t->n_params;
+      b->n_results = t->n_results;
+      if (r->n_imports >= sizeof r->imports / sizeof r->imports[0]) continue;
+      kafu_host_import *h = &r->imports[r->n_imports++];
+      memset(h, 0, sizeof *h);
+      h->module = b->module;
+      h->name = b->field;
+      h->n_params = (uint8_t)t->n_params;
+      h->n_results = (uint8_t)t->n_results;
+      for (uint32_t k = 0; k < t->n_params; k++) h->params[k] = (kafu_valtype)t->params[k];
+      for (uint32_t k = 0; k < t->n_results; k++) h->results[k] = (kafu_valtype)t->results[k];
+      h->fn = host_bridge;
+      h->env = b;
+    }
+    kafu_wasm_module_free(wm);
+    free(bytes);
+    r->passed++;
   } else if (!strcmp(type, "action")) {
     kafu_slot res[16];
     size_t nres;
@@ -378,7 +453,13 @@ static void run_command(runner *r, const json *cmd) {
 
 /* Runs one .wast; returns the number of failures (or -1 if it could not be converted). */
 static int run_wast(const char *wast, bool verbose, int *passed, int *skipped) {
-  runner r = {.ops = &kafu_engine_interp_ops, .wast = wast, .verbose = verbose};
+  runner *rp = calloc(1, sizeof *rp);
+  if (!rp) return -1;
+  runner *const r_ptr = rp;
+#define r (*r_ptr)
+  r.ops = &kafu_engine_interp_ops;
+  r.wast = wast;
+  r.verbose = verbose;
   char dir[] = "/tmp/kafu-spec-XXXXXX";
   if (!mkdtemp(dir)) return -1;
   r.dir = dir;
@@ -406,6 +487,11 @@ static int run_wast(const char *wast, bool verbose, int *passed, int *skipped) {
     r.ops->instance_free(r.insts[i].inst);
     r.ops->module_free(r.insts[i].mod);
     free(r.insts[i].name);
+    free(r.files[i]);
+  }
+  for (size_t i = 0; i < r.n_bridges; i++) {
+    free(r.bridges[i].module);
+    free(r.bridges[i].field);
   }
   fails = r.failed;
   if (passed) *passed = r.passed;
@@ -413,6 +499,8 @@ static int run_wast(const char *wast, bool verbose, int *passed, int *skipped) {
 out:
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+#undef r
+  free(rp);
   return fails;
 }
 
