@@ -14,7 +14,8 @@
 static const ZSTD_customMem snap_zmem = {kafu_snap_zstd_alloc, kafu_snap_zstd_free, NULL};
 
 kafu_err kafu_snap_compress(const uint8_t *mem, const uint8_t *bitmap, size_t n_pages,
-                            size_t n_present, int level, kafu_buf *out, kafu_error *err) {
+                            size_t n_present, int level, int threads, kafu_buf *out,
+                            kafu_error *err) {
   kafu_err rc = KAFU_OK;
   size_t raw_len = n_present * PAGE;
   size_t bound = ZSTD_compressBound(raw_len);
@@ -25,6 +26,8 @@ kafu_err kafu_snap_compress(const uint8_t *mem, const uint8_t *bitmap, size_t n_
   ZSTD_CCtx *cctx = ZSTD_createCCtx_advanced(snap_zmem);
   if (!cctx) return kafu_fail(err, KAFU_E_NOMEM, "snapshot: out of memory for a zstd context");
   size_t zr = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
+  if (!ZSTD_isError(zr) && threads > 0)
+    zr = ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, threads);
   if (!ZSTD_isError(zr)) zr = ZSTD_CCtx_setPledgedSrcSize(cctx, raw_len);
   ZSTD_outBuffer dst = {out->data + out->len, bound, 0};
   size_t run_len;

@@ -104,7 +104,8 @@ kafu_err kafu_snapshot_encode(const kafu_snapshot *s, const kafu_snapshot_opts *
   kafu_buf_append(out, bitmap, bitmap_len);
 
   if (compress) {
-    rc = kafu_snap_compress(s->memory, bitmap, n_pages, n_present, level, out, err);
+    rc = kafu_snap_compress(s->memory, bitmap, n_pages, n_present, level, opts->threads, out,
+                            err);
     if (rc) goto out;
   } else {
     kafu_snap_gather(s->memory, bitmap, n_pages, out->data + out->len);

@@ -62,7 +62,8 @@ void kafu_snap_zero_gaps(uint8_t *mem, const uint8_t *bitmap, size_t n_pages, si
 /* compress.c: the marked pages as one zstd frame. Compress appends a u64le
  * frame length and the frame to out (reserving the worst case first). */
 kafu_err kafu_snap_compress(const uint8_t *mem, const uint8_t *bitmap, size_t n_pages,
-                            size_t n_present, int level, kafu_buf *out, kafu_error *err);
+                            size_t n_present, int level, int threads, kafu_buf *out,
+                            kafu_error *err);
 /* Decompresses a frame of exactly n_present pages onto the marked pages of
  * mem; refuses frames that are shorter, longer or followed by extra bytes.
  * frame_off is the frame's offset in the snapshot, for messages. */

@@ -56,6 +56,8 @@ typedef struct kafu_snapshot {
 typedef struct kafu_snapshot_opts {
   bool compress; /* zstd the memory pages */
   int level;     /* zstd level; 0 = default chosen by measurement */
+  int threads;   /* zstd worker threads; 0 = compress on the calling thread. With
+                  * workers the allocation hook is also called from them. */
   /* Optional delta baseline: memory image both sides hold. When set, only
    * 4 KiB pages that differ from it are encoded. */
   const uint8_t *baseline;
