@@ -107,7 +107,8 @@ static const char *long_value(int argc, char **argv, int *i, const char *name, b
 static const char *const joined_or_separate[] = {"-I", "-D", "-U", "-L", "-o"};
 /* Flags whose value is always the next argument. */
 static const char *const separate_compile[] = {"-include", "-isystem", "-iquote", "-idirafter",
-                                               "-imacros"};
+                                               "-imacros",  "-MF",      "-MT",     "-MQ",
+                                               "-Xclang"};
 static const char *const rejected[] = {"--target", "-target", "--sysroot", "-S", "-E",
                                        "-emit-llvm", "-flto", "-x", "-shared", "-M", "-MM"};
 
