@@ -451,6 +451,84 @@ static void test_cache_hit_and_corruption(void **state) {
   use_cache(g_cache);
 }
 
+/* ---- Asyncify: unwind from inside an import, migrate, rewind ---- */
+
+#define ASYNCIFY_DATA 1024u
+
+typedef struct sleeper {
+  int rewinding, unwound, n_unwinds;
+} sleeper;
+
+static int host_sleep(void *env, kafu_engine_instance *inst, const kafu_slot *a, kafu_slot *r) {
+  sleeper *s = env;
+  kafu_error err = {0};
+  if (s->rewinding) {
+    s->rewinding = 0;
+    return kafu_instance_call(inst, "asyncify_stop_rewind", NULL, 0, NULL, 0, &err) != KAFU_OK;
+  }
+  if ((uint32_t)a[0] % 3 != 1) return 0;
+  size_t size = 0;
+  uint8_t *mem = kafu_instance_memory(inst, &size);
+  uint32_t header[2] = {ASYNCIFY_DATA + 8, ASYNCIFY_DATA + 4096};
+  memcpy(mem + ASYNCIFY_DATA, header, sizeof header);
+  kafu_slot arg = ASYNCIFY_DATA;
+  s->unwound = 1;
+  s->n_unwinds++;
+  return kafu_instance_call(inst, "asyncify_start_unwind", &arg, 1, NULL, 0, &err) != KAFU_OK;
+}
+
+/* run(10) is unwound at every i % 3 == 1 and resumed each time in a fresh
+ * instance holding a copy of the memory: the pattern of a migration. */
+static void test_asyncify_migration(void **state) {
+  char wat[1200], wasm[1200], cmd[8000];
+  const char *build = env_or("KAFU_BUILD", "/tmp");
+  snprintf(wat, sizeof wat, "%s/tests/aot/sleepy.wat", env_or("KAFU_SRC", KAFU_SOURCE_DIR));
+  snprintf(wasm, sizeof wasm, "%s/aot-test-sleepy-%d.wasm", build, (int)getpid());
+  snprintf(cmd, sizeof cmd,
+           "wat2wasm '%s' -o '%s.plain' && wasm-opt '%s.plain' --asyncify "
+           "--pass-arg=asyncify-imports@host.sleep -o '%s' && rm -f '%s.plain'",
+           wat, wasm, wasm, wasm, wasm);
+  if (system(cmd) != 0) skip(); /* no wasm-opt (binaryen) */
+  uint8_t *bytes = NULL;
+  size_t len = 0;
+  kafu_error err = {0};
+  assert_int_equal(kafu_file_read(wasm, &bytes, &len, &err), KAFU_OK);
+  unlink(wasm);
+  kafu_engine_module *mod = NULL;
+  assert_int_equal(g_aot->load(bytes, len, "sleepy", &mod, &err), KAFU_OK);
+
+  sleeper s = {0};
+  kafu_host_import sleep_import = {"host", "sleep", 1, 0, {I32}, {0}, host_sleep, &s};
+  kafu_engine_instance *inst = NULL;
+  assert_int_equal(g_aot->instantiate(mod, &sleep_import, 1, &inst, &err), KAFU_OK);
+  kafu_slot n = 10, result = 0;
+  assert_int_equal(kafu_instance_call(inst, "run", &n, 1, &result, 1, &err), KAFU_OK);
+  while (s.unwound) {
+    s.unwound = 0;
+    assert_int_equal(kafu_instance_call(inst, "asyncify_stop_unwind", NULL, 0, NULL, 0, &err),
+                     KAFU_OK);
+    size_t size = 0;
+    uint8_t *mem = kafu_instance_memory(inst, &size);
+    uint8_t *copy = malloc(size);
+    memcpy(copy, mem, size);
+    g_aot->instance_free(inst);
+    assert_int_equal(g_aot->instantiate(mod, &sleep_import, 1, &inst, &err), KAFU_OK);
+    mem = kafu_instance_memory(inst, &size);
+    memcpy(mem, copy, size);
+    free(copy);
+    kafu_slot arg = ASYNCIFY_DATA;
+    assert_int_equal(kafu_instance_call(inst, "asyncify_start_rewind", &arg, 1, NULL, 0, &err),
+                     KAFU_OK);
+    s.rewinding = 1;
+    assert_int_equal(kafu_instance_call(inst, "run", &n, 1, &result, 1, &err), KAFU_OK);
+  }
+  assert_int_equal(s.n_unwinds, 3); /* i = 1, 4, 7 */
+  assert_int_equal(result, 285);    /* sum of i*i for i < 10 */
+  g_aot->instance_free(inst);
+  g_aot->module_free(mod);
+  free(bytes);
+}
+
 /* Several processes building the same module into an empty cache at once
  * all succeed, and leave one valid entry behind. */
 static void test_concurrent_builds(void **state) {
@@ -519,6 +597,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_two_modules, setup_basic, teardown_basic),
       cmocka_unit_test_setup_teardown(test_import_errors, setup_basic, teardown_basic),
       cmocka_unit_test(test_start_function_and_instantiation_traps),
+      cmocka_unit_test(test_asyncify_migration),
       cmocka_unit_test(test_bad_module),
       cmocka_unit_test(test_cache_hit_and_corruption),
       cmocka_unit_test(test_concurrent_builds),
