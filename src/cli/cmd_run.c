@@ -1,11 +1,288 @@
-/* kafu run: not implemented yet (placeholder until its issue lands). */
+/* kafu run: start every node of kafu.yaml as a local `kafu serve` process
+ * (or attach to running ones), submit the program to the first node, stream
+ * its output in program order, print the migration summary, and exit with
+ * the program's exit code. Nodes it started are always stopped. */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "node/client.h"
+#include "node/cluster.h"
+#include "node/config.h"
+#include "node/policy.h"
+#include "node/trace.h"
+#include "util/file.h"
+#include "util/hash.h"
+
+#define MAX_ARGS 256
+
+typedef struct run_opts {
+  const char *config_path, *trace_path;
+  int quiet, attach, verbose, chaos;
+  uint64_t chaos_seed;
+  unsigned chaos_every;
+  unsigned timeout_s;
+  const char *args[MAX_ARGS];
+  int n_args, has_args;
+} run_opts;
+
+static volatile int g_interrupted;
+
+static void on_signal(int sig) { g_interrupted = sig; }
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: kafu run kafu.yaml [options] [-- program args...]\n"
+          "\n"
+          "Starts every node of kafu.yaml as a local `kafu serve` process, runs app.path\n"
+          "on the first node, streams its stdout/stderr in program order, and exits with\n"
+          "the program's exit code. Node logs go to <state dir>/serve.log.\n"
+          "\n"
+          "options:\n"
+          "  --trace FILE        write Chrome trace-event JSON (one track per node)\n"
+          "  --quiet             no summary at the end\n"
+          "  --attach            use nodes that are already running (kafu serve)\n"
+          "  --chaos SEED        migrate to a pseudo-random node at migration points\n"
+          "  --chaos-every N     with --chaos: on average every N points (default 1)\n"
+          "  --timeout SEC       give up after SEC seconds (default: none)\n"
+          "  --verbose           node logs on stderr instead of their log files\n"
+          "  -h, --help          this help\n");
+}
+
+static int parse(int argc, char **argv, run_opts *o) {
+  enum { O_TRACE = 256, O_QUIET, O_ATTACH, O_CHAOS, O_CHAOS_EVERY, O_TIMEOUT, O_VERBOSE };
+  static const struct option longopts[] = {
+      {"trace", required_argument, 0, O_TRACE},
+      {"quiet", no_argument, 0, O_QUIET},
+      {"attach", no_argument, 0, O_ATTACH},
+      {"chaos", required_argument, 0, O_CHAOS},
+      {"chaos-every", required_argument, 0, O_CHAOS_EVERY},
+      {"timeout", required_argument, 0, O_TIMEOUT},
+      {"verbose", no_argument, 0, O_VERBOSE},
+      {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0},
+  };
+  int c;
+  char *end;
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    switch (c) {
+    case O_TRACE: o->trace_path = optarg; break;
+    case O_QUIET: o->quiet = 1; break;
+    case O_ATTACH: o->attach = 1; break;
+    case O_VERBOSE: o->verbose = 1; break;
+    case O_CHAOS:
+      o->chaos = 1;
+      o->chaos_seed = strtoull(optarg, &end, 0);
+      if (!*optarg || *end || optarg[0] == '-')
+        return kafu_cli_usage_error("run", "--chaos needs an integer seed, got '%s'", optarg);
+      break;
+    case O_CHAOS_EVERY: {
+      unsigned long v = strtoul(optarg, &end, 10);
+      if (!*optarg || *end || v == 0 || v > 1000000000ul)
+        return kafu_cli_usage_error("run", "--chaos-every needs a positive integer, got '%s'",
+                                    optarg);
+      o->chaos_every = (unsigned)v;
+      break;
+    }
+    case O_TIMEOUT: {
+      unsigned long v = strtoul(optarg, &end, 10);
+      if (!*optarg || *end || v == 0 || v > 86400ul)
+        return kafu_cli_usage_error("run", "--timeout needs seconds, got '%s'", optarg);
+      o->timeout_s = (unsigned)v;
+      break;
+    }
+    case 'h': usage(stdout); return 0;
+    default:
+      return kafu_cli_usage_error("run", "unknown option or missing value '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind >= argc) return kafu_cli_usage_error("run", "missing kafu.yaml");
+  o->config_path = argv[optind++];
+  /* Arguments after the config (GNU getopt moved `--` and what follows to
+   * the end) replace app.args. */
+  for (; optind < argc; optind++) {
+    if (o->n_args == MAX_ARGS) return kafu_cli_usage_error("run", "too many program arguments");
+    o->args[o->n_args++] = argv[optind];
+    o->has_args = 1;
+  }
+  if (o->chaos_every && !o->chaos)
+    return kafu_cli_usage_error("run", "--chaos-every needs --chaos SEED");
+  return -1;
+}
+
+static int write_out(int fd, const uint8_t *data, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, data, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -1;
+    data += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+typedef struct run_result {
+  int exit_code;
+  kafu_node_trace trace;
+} run_result;
+
+/* Reads the job's frames until EXIT. Returns KAFU_OK with the program's code
+ * in r->exit_code, or an error (node died, interrupted, protocol). */
+static kafu_err stream(int fd, kafu_node_cluster *cl, const kafu_config *cfg, const run_opts *o,
+                       run_result *r, kafu_error *err) {
+  double deadline = o->timeout_s ? kafu_node_now_ms() + o->timeout_s * 1e3 : -1;
+  for (;;) {
+    if (g_interrupted) return kafu_fail(err, KAFU_E_IO, "interrupted");
+    if (deadline > 0 && kafu_node_now_ms() > deadline)
+      return kafu_fail(err, KAFU_E_IO, "timed out after %u s", o->timeout_s);
+    if (cl) {
+      int st = 0, dead = kafu_node_cluster_check(cl, &st);
+      if (dead >= 0)
+        return kafu_fail(err, KAFU_E_IO, "node %s died (%s %d)%s%s", cfg->nodes[dead].name,
+                         WIFSIGNALED(st) ? "signal" : "status",
+                         WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
+                         cfg->nodes[dead].state_dir ? "; see its log in " : "",
+                         cfg->nodes[dead].state_dir ? cfg->nodes[dead].state_dir : "");
+    }
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int n = poll(&p, 1, 200);
+    if (n <= 0) continue;
+    kafu_node_frame f;
+    kafu_node_recv_fail why;
+    if (kafu_node_recv(fd, 30000, KAFU_PROTO_MAX_PAYLOAD, &g_interrupted, &f, &why, err))
+      return kafu_error_prefix(err, "coordinator connection");
+    kafu_err rc = KAFU_OK;
+    bool done = false;
+    switch (f.h.type) {
+    case KAFU_MSG_OUTPUT:
+      if (write_out(f.msg.u.output.fd == 2 ? 2 : 1, f.msg.u.output.data.data,
+                    f.msg.u.output.data.len))
+        rc = kafu_fail(err, KAFU_E_IO, "writing the program's output: %s", strerror(errno));
+      break;
+    case KAFU_MSG_EVENT: kafu_node_trace_event(&r->trace, f.msg.u.event.text); break;
+    case KAFU_MSG_EXIT:
+      kafu_node_trace_exit(&r->trace, f.msg.u.exit.node, kafu_node_wall_us());
+      done = true;
+      if (f.msg.u.exit.status == KAFU_EXIT_ERROR)
+        rc = kafu_fail(err, KAFU_E_TRAP, "%s: %s", f.msg.u.exit.node, f.msg.u.exit.message);
+      else
+        r->exit_code = f.msg.u.exit.code;
+      break;
+    case KAFU_MSG_ERROR:
+    case KAFU_MSG_NACK:
+      rc = kafu_fail(err, KAFU_E_IO, "coordinator: %s", f.msg.u.fail.message);
+      break;
+    default:
+      rc = kafu_fail(err, KAFU_E_INPUT, "unexpected %s from the coordinator",
+                     kafu_proto_type_name(f.h.type));
+    }
+    kafu_node_frame_free(&f);
+    if (rc || done) return rc;
+  }
+}
+
+static int run(run_opts *o) {
+  kafu_error err = {0};
+  kafu_config cfg;
+  memset(&cfg, 0, sizeof cfg);
+  kafu_node_cluster cl;
+  memset(&cl, 0, sizeof cl);
+  bool started = false;
+  uint8_t *wasm = NULL;
+  size_t wasm_len = 0;
+  int fd = -1, status = 1;
+  run_result r;
+  memset(&r, 0, sizeof r);
+
+  if (kafu_config_load(o->config_path, &cfg, &err)) goto fail;
+  if (kafu_file_read(cfg.app_path, &wasm, &wasm_len, &err)) goto fail;
+  uint8_t sha[KAFU_SHA256_LEN];
+  kafu_sha256(wasm, wasm_len, sha);
+
+  struct sigaction sa = {.sa_handler = on_signal};
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  if (!o->attach) {
+    kafu_node_cluster_opts copts = {.config_path = o->config_path,
+                                    .logs_to_stderr = o->verbose,
+                                    .chaos_every = o->chaos_every};
+    if (kafu_node_cluster_start(&cfg, &copts, &cl, &err)) goto fail;
+    started = true;
+    if (kafu_node_cluster_wait_ready(&cl, 15000, &err)) goto fail;
+  }
+  /* Stage the module everywhere first: each node loads (aot: compiles) it
+   * before the program starts, so no migration pays for it. */
+  for (size_t i = 0; i < cfg.n_nodes && !g_interrupted; i++) {
+    int sent = 0, nfd = -1;
+    if (kafu_node_client_connect(&cfg, &cfg.nodes[i], "kafu-run", 5000, &nfd, &err)) goto fail;
+    kafu_err rc = kafu_node_client_stage(nfd, wasm, wasm_len, sha, 300000, &sent, &err);
+    close(nfd);
+    if (rc) {
+      kafu_error_prefix(&err, cfg.nodes[i].name);
+      goto fail;
+    }
+  }
+  if (g_interrupted) goto interrupted;
+
+  const char *base = strrchr(cfg.app_path, '/');
+  kafu_node_submit sub = {
+      .wasm = wasm,
+      .wasm_len = wasm_len,
+      .client = "kafu-run",
+      .program = base ? base + 1 : cfg.app_path,
+      .args = o->has_args ? o->args : (const char **)cfg.app_args,
+      .n_args = o->has_args ? (uint32_t)o->n_args : (uint32_t)cfg.n_app_args,
+      .flags = o->chaos ? KAFU_SUBMIT_CHAOS : 0,
+      .chaos_seed = o->chaos_seed,
+  };
+  memcpy(sub.sha256, sha, KAFU_SHA256_LEN);
+  uint64_t job_id = 0;
+  const kafu_config_node *first = kafu_config_first_node(&cfg);
+  if (kafu_node_client_connect(&cfg, first, "kafu-run", 5000, &fd, &err)) goto fail;
+  if (kafu_node_client_submit(fd, &sub, 300000, &job_id, &err)) goto fail;
+  if (stream(fd, started ? &cl : NULL, &cfg, o, &r, &err)) {
+    if (g_interrupted) goto interrupted;
+    goto fail;
+  }
+  status = r.exit_code;
+  if (started) kafu_node_cluster_stop(&cl, 2000);
+  started = false;
+  if (!o->quiet) kafu_node_trace_summary(&r.trace, stderr);
+  if (o->trace_path && kafu_node_trace_write(&r.trace, &cfg, o->trace_path, &err)) goto fail;
+  goto out;
+interrupted:
+  fprintf(stderr, "kafu run: interrupted; stopping the nodes\n");
+  status = 130;
+  goto out;
+fail:
+  status = kafu_cli_report("run", &err);
+  if (status == 0) status = 1;
+out:
+  if (fd >= 0) close(fd);
+  if (started) kafu_node_cluster_stop(&cl, 2000);
+  kafu_node_trace_free(&r.trace);
+  kafu_config_free(&cfg);
+  free(wasm);
+  return status;
+}
 
 int kafu_cmd_run(int argc, char **argv) {
-  (void)argc;
-  (void)argv;
-  fprintf(stderr, "kafu run: not implemented yet\n");
-  return 1;
+  run_opts o;
+  memset(&o, 0, sizeof o);
+  int rc = parse(argc, argv, &o);
+  if (rc >= 0) return rc;
+  return run(&o);
 }

@@ -1,0 +1,309 @@
+/* Jobs on a node: the job context that travels with a job, creating a job
+ * (engine instance, preopens, output hook, policy), its run thread, and
+ * sending output/events/exit to the job's coordinator. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/daemon.h"
+#include "util/file.h"
+#include "util/log.h"
+
+#define CTX_VERSION 1
+#define CTX_LIST_MAX KAFU_PROTO_LIST_MAX
+
+/* ---- job context ---- */
+
+static void free_list(char **list, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) free(list[i]);
+  free(list);
+}
+
+void kafu_node_ctx_free(kafu_node_ctx *c) {
+  if (!c) return;
+  free(c->program);
+  free_list(c->args, c->n_args);
+  free_list(c->env, c->n_env);
+  memset(c, 0, sizeof *c);
+}
+
+void kafu_node_ctx_encode(const kafu_node_ctx *c, kafu_buf *out) {
+  kafu_buf_u8(out, CTX_VERSION);
+  kafu_buf_u32le(out, c->flags);
+  kafu_buf_u64le(out, c->chaos_seed);
+  kafu_buf_u64le(out, c->n_points);
+  kafu_buf_str(out, c->program ? c->program : "");
+  kafu_buf_u32le(out, c->n_args);
+  for (uint32_t i = 0; i < c->n_args; i++) kafu_buf_str(out, c->args[i]);
+  kafu_buf_u32le(out, c->n_env);
+  for (uint32_t i = 0; i < c->n_env; i++) kafu_buf_str(out, c->env[i]);
+}
+
+static char *rd_str(kafu_rd *r) {
+  uint32_t n = kafu_rd_u32le(r);
+  const uint8_t *p = r->bad ? NULL : kafu_rd_bytes(r, n);
+  if (!p || memchr(p, 0, n)) {
+    r->bad = true;
+    return NULL;
+  }
+  char *s = malloc((size_t)n + 1);
+  if (!s) {
+    r->bad = true;
+    return NULL;
+  }
+  memcpy(s, p, n);
+  s[n] = '\0';
+  return s;
+}
+
+static bool rd_list(kafu_rd *r, char ***out, uint32_t *n_out) {
+  uint32_t n = kafu_rd_u32le(r);
+  if (r->bad || n > CTX_LIST_MAX || n > kafu_rd_left(r) / 4) return false;
+  char **list = calloc(n ? n : 1, sizeof *list);
+  if (!list) return false;
+  *out = list;
+  for (uint32_t i = 0; i < n; i++) {
+    list[i] = rd_str(r);
+    if (!list[i]) return false;
+    *n_out = i + 1;
+  }
+  return true;
+}
+
+kafu_err kafu_node_ctx_decode(const uint8_t *data, size_t len, kafu_node_ctx *c, kafu_error *err) {
+  memset(c, 0, sizeof *c);
+  kafu_rd r = kafu_rd_init(data, len);
+  if (kafu_rd_u8(&r) != CTX_VERSION || r.bad) {
+    return kafu_fail(err, KAFU_E_INPUT, "job context: unknown version or empty");
+  }
+  c->flags = kafu_rd_u32le(&r);
+  c->chaos_seed = kafu_rd_u64le(&r);
+  c->n_points = kafu_rd_u64le(&r);
+  c->program = rd_str(&r);
+  bool ok = !r.bad && rd_list(&r, &c->args, &c->n_args) && rd_list(&r, &c->env, &c->n_env);
+  if (!ok || r.bad || kafu_rd_left(&r) != 0) {
+    kafu_node_ctx_free(c);
+    return kafu_fail(err, KAFU_E_INPUT, "job context: malformed at offset %zu",
+                     kafu_rd_offset(&r));
+  }
+  return KAFU_OK;
+}
+
+static char **dup_list(const char **src, uint32_t n, bool *ok) {
+  char **list = calloc(n ? n : 1, sizeof *list);
+  if (!list) {
+    *ok = false;
+    return NULL;
+  }
+  for (uint32_t i = 0; i < n; i++)
+    if (!(list[i] = strdup(src[i] ? src[i] : ""))) *ok = false;
+  return list;
+}
+
+kafu_err kafu_node_ctx_from_submit(const kafu_msg *submit, kafu_node_ctx *c, kafu_error *err) {
+  memset(c, 0, sizeof *c);
+  bool ok = true;
+  c->program = strdup(submit->u.submit.program && *submit->u.submit.program
+                          ? submit->u.submit.program
+                          : "app.wasm");
+  c->args = dup_list(submit->u.submit.args, submit->u.submit.n_args, &ok);
+  c->n_args = submit->u.submit.n_args;
+  c->env = dup_list(submit->u.submit.env, submit->u.submit.n_env, &ok);
+  c->n_env = submit->u.submit.n_env;
+  c->flags = submit->u.submit.flags;
+  c->chaos_seed = submit->u.submit.chaos_seed;
+  if (!ok || !c->program) {
+    kafu_node_ctx_free(c);
+    return kafu_fail(err, KAFU_E_NOMEM, "out of memory");
+  }
+  return KAFU_OK;
+}
+
+/* ---- output ---- */
+
+kafu_err kafu_node_job_emit(kafu_node_job *j, const kafu_msg *m, kafu_error *err) {
+  kafu_node_daemon *d = j->d;
+  if (!strcmp(j->coordinator, d->self->name)) {
+    switch (m->type) {
+    case KAFU_MSG_OUTPUT:
+      return kafu_node_coord_put(d, j->id, KAFU_MSG_OUTPUT, m->u.output.out_seq, m->u.output.fd,
+                                 m->u.output.data.data, m->u.output.data.len, err);
+    case KAFU_MSG_EVENT:
+      return kafu_node_coord_put(d, j->id, KAFU_MSG_EVENT, m->u.event.out_seq, 0,
+                                 (const uint8_t *)m->u.event.text, strlen(m->u.event.text), err);
+    case KAFU_MSG_EXIT: return kafu_node_coord_exit(d, j->id, m, err);
+    default: return kafu_fail(err, KAFU_E_INTERNAL, "cannot emit %s", kafu_proto_type_name(m->type));
+    }
+  }
+  kafu_node_peer *peer = kafu_node_peers_find(&d->peers, j->coordinator);
+  if (!peer) return kafu_fail(err, KAFU_E_INPUT, "coordinator %s is not in the config", j->coordinator);
+  kafu_err rc = KAFU_OK;
+  pthread_mutex_lock(&peer->lock);
+  for (int attempt = 0; attempt < 2; attempt++) {
+    int fd = -1;
+    rc = kafu_node_peer_fd(&d->peers, peer, &fd, err);
+    if (rc) break;
+    rc = kafu_node_send(fd, m, j->id, 0, NULL, err);
+    if (!rc) break;
+    kafu_node_peer_drop(peer); /* stale pooled connection: reconnect once */
+  }
+  pthread_mutex_unlock(&peer->lock);
+  return rc;
+}
+
+static int output_hook(void *ud, int fd, const uint8_t *data, size_t len) {
+  kafu_node_job *j = ud;
+  kafu_msg m = {.type = KAFU_MSG_OUTPUT};
+  kafu_error err = {0};
+  /* Frames stay well below the protocol limit. */
+  while (len > 0) {
+    size_t chunk = len > (1u << 20) ? (1u << 20) : len;
+    m.u.output.fd = (uint8_t)fd;
+    m.u.output.out_seq = j->out_seq++;
+    m.u.output.data.data = data;
+    m.u.output.data.len = (uint32_t)chunk;
+    if (kafu_node_job_emit(j, &m, &err)) {
+      if (!j->failed_output)
+        kafu_log(KAFU_LOG_WARN, j->d->self->name, "job %016llx: output lost: %s",
+                 (unsigned long long)j->id, err.msg);
+      j->failed_output = true;
+      return -1;
+    }
+    data += chunk;
+    len -= chunk;
+  }
+  return 0;
+}
+
+/* ---- creation ---- */
+
+kafu_err kafu_node_job_create(kafu_node_daemon *d, uint64_t id, const char *coordinator,
+                              uint64_t out_seq, kafu_node_ctx *ctx, kafu_node_module *mod,
+                              kafu_node_job **out, kafu_error *err) {
+  kafu_err rc = KAFU_OK;
+  const char **argv = NULL;
+  kafu_node_job *j = calloc(1, sizeof *j);
+  if (!j) return kafu_fail(err, KAFU_E_NOMEM, "out of memory");
+  j->d = d;
+  j->id = id;
+  snprintf(j->coordinator, sizeof j->coordinator, "%s", coordinator);
+  j->out_seq = out_seq;
+  j->ctx = *ctx;
+  memset(ctx, 0, sizeof *ctx);
+  j->mod = mod;
+
+  const kafu_program *prog = NULL;
+  if ((rc = kafu_node_module_program(d, mod, &prog, err))) goto out;
+
+  argv = calloc((size_t)j->ctx.n_args + 2, sizeof *argv);
+  if (!argv) {
+    rc = kafu_fail(err, KAFU_E_NOMEM, "out of memory");
+    goto out;
+  }
+  argv[0] = j->ctx.program;
+  for (uint32_t i = 0; i < j->ctx.n_args; i++) argv[i + 1] = j->ctx.args[i];
+  kafu_wasi_preopen pre[2];
+  size_t n_pre = 0;
+  if (d->self->preopened_dir) {
+    /* The public Kafu maps the preopened dir as the program's "/" and ".". */
+    pre[n_pre++] = (kafu_wasi_preopen){d->self->preopened_dir, "/"};
+    pre[n_pre++] = (kafu_wasi_preopen){d->self->preopened_dir, "."};
+  }
+  j->pol.mode = (j->ctx.flags & KAFU_SUBMIT_CHAOS) ? KAFU_NODE_POLICY_CHAOS
+                                                   : KAFU_NODE_POLICY_ANNOTATIONS;
+  j->pol.cfg = d->cfg;
+  j->pol.here = d->self->name;
+  j->pol.chaos_seed = j->ctx.chaos_seed;
+  j->pol.chaos_every = d->opts.chaos_every ? d->opts.chaos_every : 1;
+  j->pol.n_points = j->ctx.n_points;
+  kafu_job_config cfg = {
+      .program = prog,
+      .node = d->self->name,
+      .wasi = {.argc = (int)j->ctx.n_args + 1, .argv = argv, .envc = (int)j->ctx.n_env,
+               .envp = (const char *const *)j->ctx.env, .n_preopens = n_pre, .preopens = pre,
+               .output = output_hook, .output_ud = j, .stdin_fd = -1},
+      .policy = kafu_node_policy_decide,
+      .policy_ud = &j->pol,
+      .job_id = id,
+      .snapshot_opts = {.compress = d->cfg->migration.memory_compression},
+  };
+  if ((rc = kafu_job_new(&cfg, &j->job, err))) goto out;
+  j->pol.job = j->job;
+  *out = j;
+  j = NULL;
+out:
+  free(argv);
+  kafu_node_job_free(j);
+  return rc;
+}
+
+void kafu_node_job_free(kafu_node_job *j) {
+  if (!j) return;
+  kafu_job_free(j->job);
+  kafu_node_ctx_free(&j->ctx);
+  free(j);
+}
+
+static void unregister(kafu_node_job *j) {
+  kafu_node_daemon *d = j->d;
+  pthread_mutex_lock(&d->lock);
+  for (kafu_node_job **p = &d->jobs; *p; p = &(*p)->next)
+    if (*p == j) {
+      *p = j->next;
+      break;
+    }
+  pthread_mutex_unlock(&d->lock);
+}
+
+static void send_exit(kafu_node_job *j, uint8_t status, int code, const char *message) {
+  kafu_msg m = {.type = KAFU_MSG_EXIT};
+  m.u.exit.status = status;
+  m.u.exit.code = code;
+  m.u.exit.node = j->d->self->name;
+  m.u.exit.message = message ? message : "";
+  m.u.exit.output_end = j->out_seq;
+  kafu_error err = {0};
+  if (kafu_node_job_emit(j, &m, &err))
+    kafu_log(KAFU_LOG_ERROR, j->d->self->name, "job %016llx: cannot report its exit to %s: %s",
+             (unsigned long long)j->id, j->coordinator, err.msg);
+}
+
+static void *job_thread(void *arg) {
+  kafu_node_job *j = arg;
+  kafu_node_daemon *d = j->d;
+  kafu_job_result res;
+  memset(&res, 0, sizeof res);
+  kafu_error err = {0};
+  kafu_err rc = kafu_job_run(j->job, &res, &err);
+  if (!rc && res.outcome == KAFU_JOB_MIGRATE) {
+    rc = kafu_node_job_migrate(j, &res, &err);
+  } else if (!rc) {
+    kafu_log(KAFU_LOG_INFO, d->self->name, "job %016llx: exit %d", (unsigned long long)j->id,
+             res.exit_code);
+    send_exit(j, KAFU_EXIT_CODE, res.exit_code, "");
+  }
+  if (rc) {
+    kafu_log(KAFU_LOG_ERROR, d->self->name, "job %016llx: failed: %s", (unsigned long long)j->id,
+             err.msg);
+    send_exit(j, KAFU_EXIT_ERROR, 1, err.msg);
+  }
+  kafu_buf_free(&res.snapshot);
+  unregister(j);
+  kafu_node_job_free(j);
+  kafu_node_thread_done(d);
+  return NULL;
+}
+
+kafu_err kafu_node_job_start(kafu_node_job *j, kafu_error *err) {
+  kafu_node_daemon *d = j->d;
+  pthread_mutex_lock(&d->lock);
+  j->next = d->jobs;
+  d->jobs = j;
+  pthread_mutex_unlock(&d->lock);
+  kafu_err rc = kafu_node_spawn(d, job_thread, j, err);
+  if (rc) {
+    unregister(j);
+    kafu_node_job_free(j);
+  }
+  return rc;
+}

@@ -1,0 +1,187 @@
+/* The coordinator's side of a job: output, events and the exit arrive from
+ * whichever node runs the job, possibly out of order (each node has its own
+ * connection); they are released to the client strictly by output seq. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "node/daemon.h"
+#include "util/log.h"
+
+
+kafu_node_coord *kafu_node_coord_new(kafu_node_daemon *d, uint64_t id) {
+  kafu_node_coord *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->id = id;
+  pthread_mutex_init(&c->lock, NULL);
+  pthread_condattr_t attr;
+  pthread_condattr_init(&attr);
+  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  pthread_cond_init(&c->cond, &attr);
+  pthread_condattr_destroy(&attr);
+  pthread_mutex_lock(&d->lock);
+  c->next = d->coords;
+  d->coords = c;
+  pthread_mutex_unlock(&d->lock);
+  return c;
+}
+
+kafu_node_coord *kafu_node_coord_find(kafu_node_daemon *d, uint64_t id) {
+  pthread_mutex_lock(&d->lock);
+  kafu_node_coord *c = d->coords;
+  while (c && c->id != id) c = c->next;
+  pthread_mutex_unlock(&d->lock);
+  return c;
+}
+
+static void coord_free(kafu_node_daemon *d, kafu_node_coord *c) {
+  pthread_mutex_lock(&d->lock);
+  for (kafu_node_coord **p = &d->coords; *p; p = &(*p)->next)
+    if (*p == c) {
+      *p = c->next;
+      break;
+    }
+  pthread_mutex_unlock(&d->lock);
+  /* A put that found c before it left the list holds c->lock: wait for it. */
+  pthread_mutex_lock(&c->lock);
+  pthread_mutex_unlock(&c->lock);
+  while (c->pending) {
+    kafu_node_out *o = c->pending;
+    c->pending = o->next;
+    free(o->data);
+    free(o);
+  }
+  free(c->exit_message);
+  pthread_mutex_destroy(&c->lock);
+  pthread_cond_destroy(&c->cond);
+  free(c);
+}
+
+/* Records stay valid while their client stream runs: only the stream frees
+ * them, after the EXIT went out. Frames for a finished job are refused. */
+kafu_err kafu_node_coord_put(kafu_node_daemon *d, uint64_t id, uint8_t type, uint64_t seq,
+                             uint8_t fd, const uint8_t *data, size_t len, kafu_error *err) {
+  pthread_mutex_lock(&d->lock);
+  kafu_node_coord *c = d->coords;
+  while (c && c->id != id) c = c->next;
+  if (c) pthread_mutex_lock(&c->lock);
+  pthread_mutex_unlock(&d->lock);
+  if (!c) return kafu_fail(err, KAFU_E_INPUT, "no job %016" PRIx64 " is coordinated here", id);
+  kafu_err rc = KAFU_OK;
+  if (seq < c->next_seq) {
+    rc = kafu_fail(err, KAFU_E_INPUT, "job %016" PRIx64 ": duplicate output seq %" PRIu64, id, seq);
+    goto out;
+  }
+  kafu_node_out *o = calloc(1, sizeof *o);
+  uint8_t *copy = malloc(len + 1);
+  if (!o || !copy) {
+    free(o);
+    free(copy);
+    rc = kafu_fail(err, KAFU_E_NOMEM, "out of memory");
+    goto out;
+  }
+  memcpy(copy, data, len);
+  copy[len] = '\0';
+  o->seq = seq;
+  o->type = type;
+  o->fd = fd;
+  o->data = copy;
+  o->len = len;
+  o->next = c->pending;
+  c->pending = o;
+  pthread_cond_broadcast(&c->cond);
+out:
+  pthread_mutex_unlock(&c->lock);
+  return rc;
+}
+
+kafu_err kafu_node_coord_exit(kafu_node_daemon *d, uint64_t id, const kafu_msg *m,
+                              kafu_error *err) {
+  pthread_mutex_lock(&d->lock);
+  kafu_node_coord *c = d->coords;
+  while (c && c->id != id) c = c->next;
+  if (c) pthread_mutex_lock(&c->lock);
+  pthread_mutex_unlock(&d->lock);
+  if (!c) return kafu_fail(err, KAFU_E_INPUT, "no job %016" PRIx64 " is coordinated here", id);
+  kafu_err rc = KAFU_OK;
+  if (c->exited) {
+    rc = kafu_fail(err, KAFU_E_INPUT, "job %016" PRIx64 ": second EXIT", id);
+  } else {
+    c->exited = true;
+    c->exit_status = m->u.exit.status;
+    c->exit_code = m->u.exit.code;
+    snprintf(c->exit_node, sizeof c->exit_node, "%s", m->u.exit.node);
+    c->exit_message = strdup(m->u.exit.message ? m->u.exit.message : "");
+    c->output_end = m->u.exit.output_end;
+    pthread_cond_broadcast(&c->cond);
+  }
+  pthread_mutex_unlock(&c->lock);
+  return rc;
+}
+
+/* Takes the item with seq == next_seq out of the pending list, or NULL. */
+static kafu_node_out *take_next(kafu_node_coord *c) {
+  for (kafu_node_out **p = &c->pending; *p; p = &(*p)->next)
+    if ((*p)->seq == c->next_seq) {
+      kafu_node_out *o = *p;
+      *p = o->next;
+      c->next_seq++;
+      return o;
+    }
+  return NULL;
+}
+
+void kafu_node_coord_stream(kafu_node_daemon *d, kafu_node_coord *c, int client_fd) {
+  bool client_ok = true, done = false;
+  kafu_error err = {0};
+  while (!done) {
+    pthread_mutex_lock(&c->lock);
+    kafu_node_out *o = NULL;
+    while (!(o = take_next(c)) && !(c->exited && c->next_seq >= c->output_end) && !d->stop) {
+      struct timespec ts;
+      clock_gettime(CLOCK_MONOTONIC, &ts);
+      ts.tv_nsec += 200 * 1000000L;
+      if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+      pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+    }
+    kafu_msg m;
+    memset(&m, 0, sizeof m);
+    if (o) {
+      m.type = o->type;
+      if (o->type == KAFU_MSG_OUTPUT) {
+        m.u.output.fd = o->fd;
+        m.u.output.out_seq = o->seq;
+        m.u.output.data.data = o->data;
+        m.u.output.data.len = (uint32_t)o->len;
+      } else {
+        m.u.event.out_seq = o->seq;
+        m.u.event.text = (const char *)o->data;
+      }
+    } else if (c->exited) {
+      m.type = KAFU_MSG_EXIT;
+      m.u.exit.status = c->exit_status;
+      m.u.exit.code = c->exit_code;
+      m.u.exit.node = c->exit_node;
+      m.u.exit.message = c->exit_message;
+      m.u.exit.output_end = c->output_end;
+      done = true;
+    } else {
+      done = true; /* daemon stopping */
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (m.type && client_ok && kafu_node_send(client_fd, &m, c->id, 0, NULL, &err)) {
+      kafu_log(KAFU_LOG_WARN, d->self->name,
+               "job %016" PRIx64 ": client gone (%s); its output is dropped", c->id, err.msg);
+      client_ok = false;
+    }
+    if (o) {
+      free(o->data);
+      free(o);
+    }
+  }
+  coord_free(d, c);
+}
+
+void kafu_node_coord_discard(kafu_node_daemon *d, kafu_node_coord *c) { coord_free(d, c); }

@@ -1,0 +1,256 @@
+/* The two-phase migration handoff. Source: MIGRATE (snapshot + job context)
+ * → the destination restores and replies ACK (or MODULE_NEED first, answered
+ * with MODULE_PUT) → COMMIT, and only then the source forgets the job. The
+ * destination runs the job only after COMMIT, so a job never runs on two
+ * nodes; until COMMIT the source still holds the snapshot. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/daemon.h"
+#include "util/file.h"
+#include "util/log.h"
+
+static const char *reason_name(uint8_t reason) {
+  switch (reason) {
+  case KAFU_MIGRATE_DEST: return "dest";
+  case KAFU_MIGRATE_RETURN: return "return";
+  case KAFU_MIGRATE_OFFLOAD: return "offload";
+  }
+  return "?";
+}
+
+/* One attempt over the pooled connection: MIGRATE, maybe MODULE_PUT, ACK,
+ * COMMIT. *sent_commit tells whether the job now belongs to dst. */
+static kafu_err handoff(kafu_node_job *j, kafu_node_peer *peer, const kafu_msg *mig,
+                        size_t *wire, bool *sent_commit, uint64_t *restore_us, kafu_error *err) {
+  kafu_node_daemon *d = j->d;
+  int fd = -1;
+  int timeout = (int)d->cfg->migration.migration_timeout_ms;
+  kafu_node_frame reply;
+  memset(&reply, 0, sizeof reply);
+  kafu_err rc = kafu_node_peer_fd(&d->peers, peer, &fd, err);
+  if (rc) return rc;
+  if ((rc = kafu_node_request(fd, mig, j->id, timeout, &reply, wire, err))) goto out;
+  if (reply.h.type == KAFU_MSG_MODULE_NEED) {
+    kafu_msg put = {.type = KAFU_MSG_MODULE_PUT};
+    memcpy(put.u.module_put.hash, j->mod->sha256, KAFU_SHA256_LEN);
+    put.u.module_put.module.data = j->mod->wasm;
+    put.u.module_put.module.len = (uint32_t)j->mod->wasm_len;
+    kafu_node_frame_free(&reply);
+    size_t put_wire = 0;
+    if ((rc = kafu_node_request(fd, &put, j->id, timeout, &reply, &put_wire, err))) goto out;
+    *wire += put_wire;
+  }
+  if (reply.h.type != KAFU_MSG_ACK || reply.msg.u.ack.acked_type != KAFU_MSG_MIGRATE) {
+    rc = kafu_fail(err, KAFU_E_INPUT, "expected ACK of MIGRATE, got %s",
+                   kafu_proto_type_name(reply.h.type));
+    goto out;
+  }
+  kafu_node_peer_note_module(peer, j->mod->sha256);
+  *restore_us = reply.msg.u.ack.restore_us;
+  kafu_msg commit = {.type = KAFU_MSG_COMMIT};
+  size_t commit_wire = 0;
+  rc = kafu_node_send(fd, &commit, j->id, 0, &commit_wire, err);
+  if (!rc) {
+    *sent_commit = true;
+    *wire += commit_wire;
+  }
+out:
+  kafu_node_frame_free(&reply);
+  return rc;
+}
+
+/* Keeps the snapshot of a failed handoff so the job is not lost (issue E
+ * adds kafu resume and retries). */
+static void save_snapshot(kafu_node_job *j, const kafu_job_result *res, char *path, size_t cap) {
+  kafu_error err = {0};
+  path[0] = '\0';
+  if (!j->d->self->state_dir) return;
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s/snapshots", j->d->self->state_dir);
+  snprintf(path, cap, "%s/job-%016" PRIx64 "-%" PRIu64 ".snap", dir, j->id, res->seq);
+  if (kafu_mkdirs(dir, &err) ||
+      kafu_file_write(path, res->snapshot.data, res->snapshot.len, &err))
+    path[0] = '\0';
+}
+
+kafu_err kafu_node_job_migrate(kafu_node_job *j, kafu_job_result *res, kafu_error *err) {
+  kafu_node_daemon *d = j->d;
+  kafu_err rc = KAFU_OK;
+  kafu_buf ctx = {0};
+  kafu_node_peer *peer = kafu_node_peers_find(&d->peers, res->dst);
+  /* The event line takes the next output number; the destination continues
+   * after it, so the client sees the migration between the right outputs. */
+  uint64_t event_seq = j->out_seq++;
+  size_t wire = 0;
+  bool committed = false;
+  uint64_t restore_us = 0;
+  if (!peer) {
+    rc = kafu_fail(err, KAFU_E_INPUT, "%s wants node '%s', which is not in %s",
+                   j->pol.function[0] ? j->pol.function : "the program", res->dst, d->cfg->path);
+    goto out;
+  }
+  j->ctx.n_points = j->pol.n_points;
+  kafu_node_ctx_encode(&j->ctx, &ctx);
+  if (ctx.failed) {
+    rc = kafu_fail(err, KAFU_E_NOMEM, "out of memory");
+    goto out;
+  }
+  kafu_msg mig = {.type = KAFU_MSG_MIGRATE};
+  memcpy(mig.u.migrate.module_hash, j->mod->sha256, KAFU_SHA256_LEN);
+  mig.u.migrate.src_node = d->self->name;
+  mig.u.migrate.dst_node = res->dst;
+  mig.u.migrate.origin = j->coordinator;
+  mig.u.migrate.function = j->pol.function;
+  mig.u.migrate.reason = j->pol.reason ? j->pol.reason : KAFU_MIGRATE_DEST;
+  mig.u.migrate.site_id = j->pol.site_id;
+  mig.u.migrate.next_output_seq = j->out_seq;
+  mig.u.migrate.snapshot.data = res->snapshot.data;
+  mig.u.migrate.snapshot.len = (uint32_t)res->snapshot.len;
+  mig.u.migrate.context.data = ctx.data;
+  mig.u.migrate.context.len = (uint32_t)ctx.len;
+
+  pthread_mutex_lock(&peer->lock);
+  for (int attempt = 0; attempt < 2 && !committed; attempt++) {
+    wire = 0;
+    rc = handoff(j, peer, &mig, &wire, &committed, &restore_us, err);
+    if (rc && !committed) kafu_node_peer_drop(peer); /* maybe a stale connection: retry once */
+    if (rc && committed) break;
+  }
+  pthread_mutex_unlock(&peer->lock);
+  if (!committed) {
+    char path[4200];
+    save_snapshot(j, res, path, sizeof path);
+    kafu_error_prefix(err, "migration failed");
+    char msg[KAFU_ERROR_MAX];
+    snprintf(msg, sizeof msg, "to %s: %s%s%s", res->dst, err->msg, path[0] ? "; snapshot saved to " : "",
+             path);
+    snprintf(err->msg, sizeof err->msg, "%s", msg);
+    rc = err->code ? err->code : KAFU_E_IO;
+    goto out;
+  }
+  rc = KAFU_OK;
+  double pause_ms = kafu_node_now_ms() - j->pol.decided_ms;
+  pthread_mutex_lock(&d->lock);
+  d->migrations_out++;
+  pthread_mutex_unlock(&d->lock);
+  kafu_log(KAFU_LOG_INFO, d->self->name,
+           "job %016" PRIx64 ": migrated %s -> %s (%s %s), %u bytes memory, %zu bytes on the wire, "
+           "pause %.3f ms (capture %.3f, restore %.3f)",
+           j->id, d->self->name, res->dst, reason_name(mig.u.migrate.reason),
+           j->pol.function[0] ? j->pol.function : "-", res->mem_bytes, wire, pause_ms,
+           res->capture_ms, restore_us / 1e3);
+  /* The event for the client's summary and trace. */
+  char text[512];
+  uint64_t end_us = kafu_node_wall_us();
+  snprintf(text, sizeof text,
+           "migrate %s %s %s %s raw=%u wire=%zu pause_us=%.0f start_us=%" PRIu64 " end_us=%" PRIu64,
+           d->self->name, res->dst, j->pol.function[0] ? j->pol.function : "-",
+           reason_name(mig.u.migrate.reason), res->mem_bytes, wire, pause_ms * 1e3,
+           end_us - (uint64_t)(pause_ms * 1e3), end_us);
+  kafu_msg ev = {.type = KAFU_MSG_EVENT};
+  ev.u.event.out_seq = event_seq;
+  ev.u.event.text = text;
+  kafu_error ev_err = {0};
+  if (kafu_node_job_emit(j, &ev, &ev_err))
+    kafu_log(KAFU_LOG_WARN, d->self->name, "job %016" PRIx64 ": event lost: %s", j->id, ev_err.msg);
+out:
+  if (rc && event_seq + 1 == j->out_seq) {
+    /* Nothing went out: give the number back so the exit count is right. */
+    j->out_seq = event_seq;
+  }
+  kafu_buf_free(&ctx);
+  return rc;
+}
+
+/* ---- destination ---- */
+
+static bool nack(int fd, uint64_t job_id, kafu_proto_code code, const char *msg) {
+  kafu_msg m = {.type = KAFU_MSG_NACK};
+  m.u.fail.code = (uint16_t)code;
+  m.u.fail.message = msg;
+  return kafu_node_send(fd, &m, job_id, 0, NULL, NULL) == KAFU_OK;
+}
+
+bool kafu_node_job_receive(kafu_node_daemon *d, int fd, kafu_node_frame *f) {
+  const kafu_msg *m = &f->msg;
+  uint64_t id = f->h.job_id;
+  kafu_error err = {0};
+  kafu_node_ctx ctx;
+  memset(&ctx, 0, sizeof ctx);
+  kafu_node_job *j = NULL;
+  kafu_node_module *mod = NULL;
+  bool keep = true;
+  const char *src = m->u.migrate.src_node;
+  double t0 = kafu_node_now_ms();
+
+  if (strcmp(m->u.migrate.dst_node, d->self->name)) {
+    snprintf(err.msg, sizeof err.msg, "MIGRATE for node %s reached %s", m->u.migrate.dst_node,
+             d->self->name);
+    goto refuse;
+  }
+  if (!kafu_node_peers_find(&d->peers, m->u.migrate.origin)) {
+    snprintf(err.msg, sizeof err.msg, "MIGRATE names coordinator %s, not in the config",
+             m->u.migrate.origin);
+    goto refuse;
+  }
+  if (kafu_node_ctx_decode(m->u.migrate.context.data, m->u.migrate.context.len, &ctx, &err))
+    goto refuse;
+  mod = kafu_node_module_find(d, m->u.migrate.module_hash);
+  if (!mod && kafu_node_fetch_module(d, fd, id, m->u.migrate.module_hash, &mod, &err)) {
+    kafu_log(KAFU_LOG_WARN, d->self->name, "job %016" PRIx64 " from %s: %s", id, src, err.msg);
+    nack(fd, id, KAFU_PROTO_MODULE_MISMATCH, err.msg);
+    goto out;
+  }
+  if (kafu_node_job_create(d, id, m->u.migrate.origin, m->u.migrate.next_output_seq, &ctx, mod,
+                           &j, &err))
+    goto refuse;
+  if (kafu_job_restore(j->job, m->u.migrate.snapshot.data, m->u.migrate.snapshot.len, &err))
+    goto refuse;
+  kafu_msg ack = {.type = KAFU_MSG_ACK};
+  ack.u.ack.acked_type = KAFU_MSG_MIGRATE;
+  ack.u.ack.restore_us = (uint64_t)((kafu_node_now_ms() - t0) * 1e3);
+  if (kafu_node_send(fd, &ack, id, 0, NULL, &err)) {
+    keep = false;
+    goto out;
+  }
+  /* Phase two: the job is ours only once the source commits. */
+  kafu_node_frame commit;
+  kafu_node_recv_fail why;
+  if (kafu_node_recv(fd, (int)d->cfg->migration.migration_timeout_ms, 1u << 16, &d->stop, &commit,
+                     &why, &err)) {
+    kafu_log(KAFU_LOG_WARN, d->self->name,
+             "job %016" PRIx64 " from %s: no COMMIT (%s); dropped the restored copy", id, src,
+             err.msg);
+    keep = false;
+    goto out;
+  }
+  bool is_commit = commit.h.type == KAFU_MSG_COMMIT && commit.h.job_id == id;
+  kafu_node_frame_free(&commit);
+  if (!is_commit) {
+    kafu_log(KAFU_LOG_WARN, d->self->name,
+             "job %016" PRIx64 " from %s: expected COMMIT; dropped the restored copy", id, src);
+    kafu_node_send_error(fd, id, 0, KAFU_PROTO_BAD_PAYLOAD, "expected COMMIT");
+    keep = false;
+    goto out;
+  }
+  pthread_mutex_lock(&d->lock);
+  d->migrations_in++;
+  pthread_mutex_unlock(&d->lock);
+  kafu_log(KAFU_LOG_INFO, d->self->name, "job %016" PRIx64 ": arrived from %s (%s), restore %.3f ms",
+           id, src, m->u.migrate.function[0] ? m->u.migrate.function : "-", ack.u.ack.restore_us / 1e3);
+  kafu_node_job *started = j;
+  j = NULL;
+  if (kafu_node_job_start(started, &err))
+    kafu_log(KAFU_LOG_ERROR, d->self->name, "job %016" PRIx64 ": cannot start: %s", id, err.msg);
+  goto out;
+refuse:
+  kafu_log(KAFU_LOG_WARN, d->self->name, "job %016" PRIx64 " from %s refused: %s", id, src, err.msg);
+  nack(fd, id, KAFU_PROTO_RESTORE_FAILED, err.msg);
+out:
+  kafu_node_ctx_free(&ctx);
+  kafu_node_job_free(j);
+  return keep;
+}
