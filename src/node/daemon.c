@@ -192,6 +192,17 @@ kafu_err kafu_node_serve(const kafu_config *cfg, const char *node_name,
   }
   if (d->self->state_dir && kafu_mkdirs(d->self->state_dir, err)) {
     kafu_log(KAFU_LOG_WARN, node_name, "no state dir: %s", err->msg);
+  } else if (!d->self->preopened_dir && d->self->state_dir) {
+    size_t len = strlen(d->self->state_dir) + 8;
+    d->empty_root = malloc(len);
+    if (d->empty_root) {
+      snprintf(d->empty_root, len, "%s/empty", d->self->state_dir);
+      kafu_error ignored;
+      if (kafu_mkdirs(d->empty_root, &ignored)) {
+        free(d->empty_root);
+        d->empty_root = NULL;
+      }
+    }
   }
   if ((rc = kafu_node_peers_init(&d->peers, cfg, d->self->name, 3000, err))) goto out;
   if ((rc = listen_on(d->self, &d->listen_fd, err))) goto out;
@@ -229,6 +240,7 @@ kafu_err kafu_node_serve(const kafu_config *cfg, const char *node_name,
 out:
   if (d->listen_fd >= 0) close(d->listen_fd);
   kafu_node_peers_free(&d->peers);
+  free(d->empty_root);
   while (d->modules) {
     kafu_node_module *m = d->modules;
     d->modules = m->next;

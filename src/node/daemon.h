@@ -121,6 +121,7 @@ struct kafu_node_daemon {
   uint64_t migrations_in, migrations_out;
   uint64_t job_counter;
   double last_coordinator_ok_ms;
+  char *empty_root; /* the preopen of a node without preopened_dir */
 };
 
 /* Module cache (daemon_modules.c). */

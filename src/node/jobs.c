@@ -202,12 +202,15 @@ kafu_err kafu_node_job_create(kafu_node_daemon *d, uint64_t id, const char *coor
   }
   argv[0] = j->ctx.program;
   for (uint32_t i = 0; i < j->ctx.n_args; i++) argv[i + 1] = j->ctx.args[i];
+  /* The preopened dir is the program's "/" and ".". Every node preopens the
+   * same guest names, an empty dir when it has none: wasi-libc reads the
+   * preopen table once at start, so it must mean the same on every node. */
   kafu_wasi_preopen pre[2];
   size_t n_pre = 0;
-  if (d->self->preopened_dir) {
-    /* The public Kafu maps the preopened dir as the program's "/" and ".". */
-    pre[n_pre++] = (kafu_wasi_preopen){d->self->preopened_dir, "/"};
-    pre[n_pre++] = (kafu_wasi_preopen){d->self->preopened_dir, "."};
+  const char *root = d->self->preopened_dir ? d->self->preopened_dir : d->empty_root;
+  if (root) {
+    pre[n_pre++] = (kafu_wasi_preopen){root, "/"};
+    pre[n_pre++] = (kafu_wasi_preopen){root, "."};
   }
   j->pol.mode = (j->ctx.flags & KAFU_SUBMIT_CHAOS) ? KAFU_NODE_POLICY_CHAOS
                                                    : KAFU_NODE_POLICY_ANNOTATIONS;
