@@ -77,13 +77,14 @@ typedef struct saved_fd {
 typedef struct saved_state {
   uint64_t monotonic;
   uint32_t n_preopens, n_fds;
+  uint32_t fds_cap; /* entries allocated in fds (a failed decode may stop midway) */
   char **preopens;
   saved_fd *fds;
 } saved_state;
 
 static void saved_free(saved_state *s) {
   for (uint32_t i = 0; s->preopens && i < s->n_preopens; i++) free(s->preopens[i]);
-  for (uint32_t i = 0; s->fds && i < s->n_fds; i++) free(s->fds[i].rel_path);
+  for (uint32_t i = 0; s->fds && i < s->fds_cap; i++) free(s->fds[i].rel_path);
   free(s->preopens);
   free(s->fds);
 }
@@ -140,6 +141,7 @@ static kafu_err decode(const uint8_t *data, size_t len, saved_state *s, kafu_err
     goto bad;
   }
   s->fds = calloc(n_fds ? n_fds : 1, sizeof *s->fds);
+  if (s->fds) s->fds_cap = n_fds;
   seen = calloc(WASI_MAX_FDS, 1);
   if (!s->fds || !seen) {
     free(seen);

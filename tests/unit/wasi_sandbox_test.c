@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
 
 #include "../wasi/wasi_fake.h"
 
@@ -209,6 +210,34 @@ static void test_other_path_ops_confined(void **state) {
   assert_false(path_exists(fx->base, "esc3"));
 }
 
+static int count_host_fds(void) {
+  int n = 0;
+  DIR *d = opendir("/proc/self/fd");
+  if (!d) return -1;
+  while (readdir(d)) n++;
+  closedir(d);
+  return n;
+}
+
+/* Every walk, failed or not, must give back the directory fds it opened. */
+static void test_no_host_fd_leaks(void **state) {
+  fixture *fx = *state;
+  wasi_t *t = fx->t;
+  int before = count_host_fds();
+  assert_true(before > 0);
+  const char *paths[] = {"../outside/secret", "abs/passwd", "l1/secret", "loop1", "c0",
+                         "lsub/../../../outside/secret", "sub/deep/../file", "nope/x",
+                         "sub/file/x", "up/outside"};
+  for (int round = 0; round < 20; round++) {
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+      uint32_t len = put_str(t, G_PATH, paths[i]);
+      W(t, "path_filestat_get", 3, 1, G_PATH, len, 128);
+      W(t, "path_create_directory", 3, G_PATH, len);
+    }
+  }
+  assert_int_equal(count_host_fds(), before);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_dotdot_and_absolute, setup, teardown),
@@ -217,6 +246,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_dotdot_after_symlink, setup, teardown),
       cmocka_unit_test_setup_teardown(test_from_subdirectory_fd, setup, teardown),
       cmocka_unit_test_setup_teardown(test_other_path_ops_confined, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_no_host_fd_leaks, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
