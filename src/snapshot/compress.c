@@ -10,6 +10,9 @@
 #include "snapshot/internal.h"
 
 #define PAGE KAFU_SNAPSHOT_PAGE
+/* Frames use at most an 8 MiB window, so a decoder of hostile frames never
+ * needs more than that (docs/snapshot-format.md). */
+#define WINDOW_LOG_MAX 23
 
 static const ZSTD_customMem snap_zmem = {kafu_snap_zstd_alloc, kafu_snap_zstd_free, NULL};
 
@@ -26,6 +29,8 @@ kafu_err kafu_snap_compress(const uint8_t *mem, const uint8_t *bitmap, size_t n_
   ZSTD_CCtx *cctx = ZSTD_createCCtx_advanced(snap_zmem);
   if (!cctx) return kafu_fail(err, KAFU_E_NOMEM, "snapshot: out of memory for a zstd context");
   size_t zr = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
+  if (!ZSTD_isError(zr) && ZSTD_getCParams(level, raw_len, 0).windowLog > WINDOW_LOG_MAX)
+    zr = ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, WINDOW_LOG_MAX);
   if (!ZSTD_isError(zr) && threads > 0)
     zr = ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, threads);
   if (!ZSTD_isError(zr)) zr = ZSTD_CCtx_setPledgedSrcSize(cctx, raw_len);
@@ -79,6 +84,7 @@ kafu_err kafu_snap_decompress(const uint8_t *frame, size_t frame_len, size_t fra
                      frame_off, declared, raw_len);
   ZSTD_DCtx *dctx = ZSTD_createDCtx_advanced(snap_zmem);
   if (!dctx) return kafu_fail(err, KAFU_E_NOMEM, "snapshot: out of memory for a zstd context");
+  ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, WINDOW_LOG_MAX);
   ZSTD_inBuffer src = {frame, frame_len, 0};
   size_t zr = 1; /* becomes 0 once the frame is complete */
   size_t produced = 0, run_len;

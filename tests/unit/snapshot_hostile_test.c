@@ -249,6 +249,35 @@ static void test_compressed_size_capped(void **state) {
   }
 }
 
+/* A frame asking for a 128 MiB window is refused before zstd allocates it. */
+static void test_zstd_window_capped(void **state) {
+  (void)state;
+  kafu_buf b = encode_small(false);
+  size_t payload_at = OFF_MAP + 4, raw = 4 * FX_PAGE;
+  ZSTD_CCtx *c = ZSTD_createCCtx();
+  ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, 27);
+  ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 0);
+  size_t cap = ZSTD_compressBound(raw);
+  uint8_t *frame = malloc(cap);
+  ZSTD_outBuffer o = {frame, cap, 0};
+  ZSTD_inBuffer in = {b.data + payload_at, raw, 0}; /* the four carried pages */
+  while (in.pos < in.size) ZSTD_compressStream2(c, &o, &in, ZSTD_e_continue);
+  ZSTD_inBuffer none = {NULL, 0, 0};
+  while (ZSTD_compressStream2(c, &o, &none, ZSTD_e_end) != 0) {}
+  ZSTD_freeCCtx(c);
+  kafu_buf forged = {0};
+  kafu_buf_append(&forged, b.data, payload_at);
+  forged.data[10] |= 1;
+  kafu_buf_u64le(&forged, o.pos);
+  kafu_buf_append(&forged, frame, o.pos);
+  kafu_buf_u64le(&forged, 0);
+  fx_seal(forged.data, forged.len);
+  assert_has(refuse(forged.data, forged.len, NULL), "zstd: Frame requires too much memory");
+  kafu_buf_free(&forged);
+  free(frame);
+  kafu_buf_free(&b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_accepts_the_fixture),
@@ -263,6 +292,7 @@ int main(void) {
       cmocka_unit_test(test_extra_bytes_refused),
       cmocka_unit_test(test_bit_flips_refused),
       cmocka_unit_test(test_compressed_size_capped),
+      cmocka_unit_test(test_zstd_window_capped),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

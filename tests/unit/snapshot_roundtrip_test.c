@@ -312,6 +312,21 @@ static void test_delta_in_place(void **state) {
   free(base);
 }
 
+/* Every level works, the slowest ones too (their window is clamped). */
+static void test_zstd_levels(void **state) {
+  (void)state;
+  uint8_t *mem = fx_sparse_memory(2, 2);
+  kafu_snapshot s = fx_snapshot(mem, 2);
+  static const int levels[] = {-7, 1, 3, 19, 22};
+  for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++) {
+    kafu_snapshot_opts z = {.compress = true, .level = levels[i]};
+    round_trip(&s, &z);
+  }
+  kafu_snapshot_opts mt = {.compress = true, .threads = 2};
+  round_trip(&s, &mt);
+  free(mem);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_full_random),
@@ -324,6 +339,7 @@ int main(void) {
       cmocka_unit_test(test_regression_delta_empty_memory),
       cmocka_unit_test(test_decode_into_caller_memory),
       cmocka_unit_test(test_delta_in_place),
+      cmocka_unit_test(test_zstd_levels),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
