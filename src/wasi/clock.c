@@ -15,12 +15,15 @@ uint64_t kafu_wasi_host_monotonic(void) {
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-uint64_t kafu_wasi_monotonic(kafu_wasi *w) {
+uint64_t kafu_wasi_monotonic_peek(const kafu_wasi *w) {
   int64_t now = (int64_t)kafu_wasi_host_monotonic() + w->mono_offset;
   uint64_t v = now < 0 ? 0 : (uint64_t)now;
-  if (v < w->mono_last) v = w->mono_last; /* belt and braces: never backwards */
-  w->mono_last = v;
-  return v;
+  return v < w->mono_last ? w->mono_last : v; /* belt and braces: never backwards */
+}
+
+uint64_t kafu_wasi_monotonic(kafu_wasi *w) {
+  w->mono_last = kafu_wasi_monotonic_peek(w);
+  return w->mono_last;
 }
 
 static bool host_clock(uint32_t id, clockid_t *out) {

@@ -18,10 +18,9 @@
 enum { REC_STDIO = 1, REC_PREOPEN = 2, REC_FILE = 3, REC_BAD = 4 };
 
 kafu_err kafu_wasi_save(const kafu_wasi *w, kafu_buf *out, kafu_error *err) {
-  kafu_wasi *mw = (kafu_wasi *)w; /* reading the clock updates its high-water mark */
   kafu_buf_u32le(out, STATE_MAGIC);
   kafu_buf_u16le(out, STATE_VERSION);
-  kafu_buf_u64le(out, kafu_wasi_monotonic(mw));
+  kafu_buf_u64le(out, kafu_wasi_monotonic_peek(w));
   kafu_buf_u32le(out, (uint32_t)w->n_preopens);
   for (size_t i = 0; i < w->n_preopens; i++) kafu_buf_str(out, w->preopens[i].guest_path);
   uint32_t n_live = 0;
@@ -269,8 +268,10 @@ static void restore_one(kafu_wasi *w, wasi_fd *old, uint32_t n_old, const saved_
   }
   wasi_resolved r;
   const char *path = rel[0] ? rel : ".";
+  /* Following is safe (the walk is sandboxed) and lets a node provide the
+   * file through a symlink inside its preopen. */
   uint16_t e = kafu_wasi_resolve_in(w, (uint32_t)pre, "", (const uint8_t *)path, strlen(path),
-                                    false, &r);
+                                    true, &r);
   if (!e)
     e = kafu_wasi_open_resolved(w, &r, sf->oflags, sf->access & 1, sf->access & 2, sf->fdflags, f);
   kafu_wasi_resolved_free(&r);

@@ -148,6 +148,8 @@ uint8_t kafu_wasi_filetype(unsigned mode);
 uint16_t kafu_wasi_errno(int host_errno);
 /* Guest monotonic clock reading in ns (never decreases). */
 uint64_t kafu_wasi_monotonic(kafu_wasi *w);
+/* The same reading without recording it (for save, which gets a const w). */
+uint64_t kafu_wasi_monotonic_peek(const kafu_wasi *w);
 uint64_t kafu_wasi_host_monotonic(void);
 
 /* ---- shared by fd.c and path.c ---- */
