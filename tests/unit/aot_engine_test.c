@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -399,6 +400,70 @@ static void test_start_function_and_instantiation_traps(void **state) {
   g_aot->module_free(mod);
 }
 
+static void test_guard_page_bounds(void **state) {
+  kafu_engine_module *mod = load("bounds");
+  kafu_engine_instance *inst = NULL;
+  kafu_error err = {0};
+  assert_int_equal(g_aot->instantiate(mod, NULL, 0, &inst, &err), KAFU_OK);
+  size_t size = 0;
+  uint8_t *mem = kafu_instance_memory(inst, &size); /* unexported, still reachable */
+  assert_non_null(mem);
+  assert_int_equal(size, 65536);
+  kafu_slot a[2] = {0xffffffffu, 0};
+  call_trap(inst, "load_far", 1, a, 1, "out of bounds"); /* 8 GiB - 17 past the base */
+  a[0] = 65536;
+  call_trap(inst, "load8", 1, a, 1, "out of bounds");
+  a[0] = 65530; /* straddles the end */
+  call_trap(inst, "load64", 1, a, 1, "out of bounds");
+  assert_int_equal(call_ok(inst, "load8", 1, (kafu_slot)65535), 0);
+  assert_int_equal(call_ok(inst, "grow", 1, (kafu_slot)1), 1);
+  assert_int_equal(call_ok(inst, "load8", 1, (kafu_slot)65536), 0); /* now in bounds */
+  a[0] = 2 * 65536, a[1] = 1;
+  call_trap(inst, "store8", 2, a, 0, "out of bounds");
+  assert_int_equal(mem, kafu_instance_memory(inst, &size)); /* the base never moves */
+  assert_int_equal(size, 2 * 65536);
+  g_aot->instance_free(inst);
+  g_aot->module_free(mod);
+
+  mod = load("start_oob");
+  assert_int_equal(g_aot->instantiate(mod, NULL, 0, &inst, &err), KAFU_E_TRAP);
+  assert_non_null(strstr(err.msg, "out of bounds"));
+  g_aot->module_free(mod);
+}
+
+static int host_crash(void *env, kafu_engine_instance *inst, const kafu_slot *a, kafu_slot *r) {
+  *(volatile int *)(uintptr_t)a[0] = 1; /* a host bug, not a Wasm trap */
+  return 0;
+}
+
+/* A fault in host code during an AOT call is not mistaken for a trap: the
+ * process dies as it would without the engine (or ASan reports it). */
+static void test_host_fault_is_not_a_trap(void **state) {
+  fixture *fx = *state;
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    signal(SIGSEGV, SIG_DFL); /* not cmocka's handler: it would resume testing here */
+    kafu_host_import imports[N_IMPORTS];
+    memcpy(imports, g_imports, sizeof imports);
+    imports[0].fn = host_crash; /* host.add3 */
+    kafu_engine_instance *inst = NULL;
+    kafu_error err = {0};
+    if (g_aot->instantiate(fx->mod, imports, N_IMPORTS, &inst, &err)) _exit(3);
+    size_t size = 0;
+    uint8_t *mem = kafu_instance_memory(inst, &size);
+    /* Even an address inside the instance's own memory reservation. */
+    kafu_slot args[3] = {(kafu_slot)(uintptr_t)(mem + size + 4096), 0, 0}, res[1];
+    kafu_instance_call(inst, "call_add3", args, 3, res, 1, &err);
+    _exit(0); /* reached only if the fault was swallowed */
+  }
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  int died_of_segv = WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV;
+  int asan_report = WIFEXITED(status) && WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 3;
+  assert_true(died_of_segv || asan_report);
+}
+
 static void test_bad_module(void **state) {
   static const uint8_t junk[] = {0, 'a', 's', 'm', 1, 0, 0, 0, 0x01, 0x05, 0xff};
   kafu_engine_module *mod = NULL;
@@ -598,6 +663,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_import_errors, setup_basic, teardown_basic),
       cmocka_unit_test(test_start_function_and_instantiation_traps),
       cmocka_unit_test(test_asyncify_migration),
+      cmocka_unit_test(test_guard_page_bounds),
+      cmocka_unit_test_setup_teardown(test_host_fault_is_not_a_trap, setup_basic, teardown_basic),
       cmocka_unit_test(test_bad_module),
       cmocka_unit_test(test_cache_hit_and_corruption),
       cmocka_unit_test(test_concurrent_builds),

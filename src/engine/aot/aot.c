@@ -25,6 +25,7 @@ static kafu_err open_object(kafu_engine_module *mod, const char *so_path, kafu_e
   }
   Dl_info info;
   mod->dl_base = dladdr(glue, &info) ? (uintptr_t)info.dli_fbase : 0;
+  kafu_aot_code_range(mod->dl_base, &mod->code_start, &mod->code_end);
   mod->dl = dl;
   mod->glue = glue;
   return KAFU_OK;

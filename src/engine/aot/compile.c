@@ -11,11 +11,15 @@
 #include "util/file.h"
 
 /* Flags that shape the generated object; they are part of the cache key.
- * Explicit bounds checks (no signal handler) keep SIGSEGV for the host and
- * let several objects coexist in one process; see docs/aot.md. */
+ * Bounds checks use guard pages (memories are 8 GiB reservations), but the
+ * SIGSEGV handler is the host's (signals.c), not wasm-rt's, and call depth
+ * is counted (the glue adds a C stack floor); see docs/aot.md. */
 #define KAFU_AOT_CFLAGS "-O2", "-fPIC", "-shared", "-fvisibility=hidden", "-w", \
-                        "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0"
-#define KAFU_AOT_CFLAGS_TEXT "-O2 -fPIC -shared -fvisibility=hidden -w -DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0"
+    "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1", "-DWASM_RT_SKIP_SIGNAL_RECOVERY=1", \
+    "-DWASM_RT_USE_STACK_DEPTH_COUNT=1"
+#define KAFU_AOT_CFLAGS_TEXT "-O2 -fPIC -shared -fvisibility=hidden -w " \
+    "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1 -DWASM_RT_SKIP_SIGNAL_RECOVERY=1 " \
+    "-DWASM_RT_USE_STACK_DEPTH_COUNT=1"
 
 static pthread_mutex_t g_tools_lock = PTHREAD_MUTEX_INITIALIZER;
 static kafu_aot_tools g_tools;

@@ -21,7 +21,12 @@
  *   dispatch). max_depth bounds the Wasm call depth and stack_floor is the
  *   lowest C stack address Wasm code may reach (applied on the outermost
  *   call). Returns a trap code; pc receives the code address that trapped.
- * - memory(inst, &size, &max_pages): the exported memory or NULL.
+ * - trap_at(code, pc): ends the innermost call with trap `code` at code
+ *   address pc (does not return). The host's SIGSEGV handler uses it for
+ *   accesses that hit a memory's guard region.
+ * - memory(inst, &size, &max_pages): the exported memory or NULL. Memories
+ *   are KAFU_AOT_MEMORY_RESERVE bytes of address space whose inaccessible
+ *   part past `size` catches out-of-bounds accesses; the base never moves.
  * - memory_grow(inst, delta): old page count or UINT32_MAX.
  * Export signatures use one letter per value: i i32, I i64, f f32, F f64. */
 #ifndef KAFU_ENGINE_AOT_GLUE_ABI_H
@@ -29,8 +34,10 @@
 
 #include <stdint.h>
 
-#define KAFU_AOT_GLUE_VERSION 3
+#define KAFU_AOT_GLUE_VERSION 4
 #define KAFU_AOT_GLUE_SYMBOL "kafu_aot_glue_v1"
+/* Address space wasm-rt 1.0.32 reserves per memory in guard-page mode. */
+#define KAFU_AOT_MEMORY_RESERVE 0x200000000ull
 
 #define KAFU_AOT_GLUE_DECLS                                                                   \
   enum {                                                                                      \
@@ -62,6 +69,7 @@
     int (*call)(void *glue_inst, uint32_t export_index, const uint64_t *args,                 \
                 uint64_t *results, uint32_t max_depth, uintptr_t stack_floor,                 \
                 uintptr_t *trap_pc);                                                          \
+    void (*trap_at)(int code, uintptr_t pc);                                                  \
     uint8_t *(*memory)(void *glue_inst, uint64_t *size_bytes, uint32_t *max_pages);           \
     uint32_t (*memory_grow)(void *glue_inst, uint32_t delta_pages);                           \
   } kafu_aot_glue;

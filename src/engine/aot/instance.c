@@ -117,7 +117,11 @@ kafu_err kafu_aot_instantiate(kafu_engine_module *mod, const kafu_host_import *i
     rc = kafu_fail(err, KAFU_E_NOMEM, "%s: out of memory instantiating", mod->label);
     goto out;
   }
+  kafu_aot_signals_init();
+  kafu_aot_active active = {.mod = mod, .glue_inst = inst->glue_inst};
+  kafu_aot_active_push(&active);
   int trap = mod->glue->init(inst->glue_inst);
+  kafu_aot_active_pop(&active);
   if (trap) {
     rc = trap == KAFU_AOT_TRAP_HOST
              ? kafu_fail(err, KAFU_E_TRAP, "%s: host function %s.%s aborted the start function",
@@ -190,8 +194,12 @@ kafu_err kafu_aot_call(kafu_engine_instance *hdr, const char *name, const kafu_s
   const kafu_engine_options *opts = kafu_engine_get_options();
   uint32_t max_depth = opts && opts->max_call_depth ? opts->max_call_depth : DEFAULT_MAX_DEPTH;
   uintptr_t pc = 0;
+  if (!kafu_aot_active_any()) kafu_aot_signals_init();
+  kafu_aot_active active = {.mod = inst->mod, .glue_inst = inst->glue_inst};
+  kafu_aot_active_push(&active);
   int trap = glue->call(inst->glue_inst, (uint32_t)index, args, result_slot, max_depth,
                         stack_floor(), &pc);
+  kafu_aot_active_pop(&active);
   if (trap) return report_trap(inst, name, trap, pc, err);
   if (n_results) results[0] = result_slot[0];
   return KAFU_OK;
@@ -212,7 +220,7 @@ kafu_err kafu_aot_memory_grow(kafu_engine_instance *hdr, uint32_t delta_pages,
   uint64_t size = 0;
   uint32_t max_pages = 0;
   if (!inst->mod->glue->memory(inst->glue_inst, &size, &max_pages))
-    return kafu_fail(err, KAFU_E_INPUT, "%s: module has no exported memory", inst->mod->label);
+    return kafu_fail(err, KAFU_E_INPUT, "%s: module has no memory", inst->mod->label);
   uint32_t old = inst->mod->glue->memory_grow(inst->glue_inst, delta_pages);
   if (old == UINT32_MAX)
     return kafu_fail(err, KAFU_E_LIMIT, "%s: memory.grow by %u pages from %llu exceeds the maximum of %u pages",
