@@ -549,29 +549,34 @@ static kafu_err parse_root(cfg_ctx *c, yaml_node_t *root) {
   return KAFU_OK;
 }
 
-/* Sets cfg->dir to the absolute directory holding path. */
-static kafu_err set_dir(cfg_ctx *c, const char *path) {
+/* The absolute directory holding path, as a new string (NULL + err on failure). */
+static char *dir_of(const char *path, kafu_error *err) {
   char *abs = realpath(path, NULL);
-  if (!abs) return kafu_fail(c->err, KAFU_E_INPUT, "%s: %s", path, strerror(errno));
+  if (!abs) {
+    kafu_fail(err, errno == ENOMEM ? KAFU_E_NOMEM : KAFU_E_INPUT, "%s: %s", path, strerror(errno));
+    return NULL;
+  }
   char *slash = strrchr(abs, '/');
   if (slash == abs) slash[1] = '\0';
   else if (slash) *slash = '\0';
-  c->cfg->dir = abs;
-  return KAFU_OK;
+  return abs;
 }
 
-kafu_err kafu_config_load(const char *path, kafu_config *cfg, kafu_error *err) {
+static kafu_err syntax_error(cfg_ctx *c, yaml_parser_t *parser) {
+  return kafu_fail(c->err, KAFU_E_INPUT, "%s:%zu: YAML syntax error: %s", c->path, parser->problem_mark.line + 1,
+                   parser->problem ? parser->problem : "unknown");
+}
+
+kafu_err kafu_config_parse(const char *name, const char *dir, const void *text, size_t len, kafu_config *cfg,
+                           kafu_error *err) {
   memset(cfg, 0, sizeof *cfg);
-  cfg_ctx c = {.path = path, .cfg = cfg, .err = err};
-  uint8_t *text = NULL;
-  size_t len = 0;
+  cfg_ctx c = {.path = name, .cfg = cfg, .err = err};
   yaml_parser_t parser;
   yaml_document_t doc;
   bool parser_ok = false, doc_ok = false;
-  kafu_err e = kafu_file_read(path, &text, &len, err);
-  if (e) goto out;
+  kafu_err e = KAFU_OK;
   if (len > CONFIG_MAX_BYTES) {
-    e = kafu_fail(err, KAFU_E_INPUT, "%s: config file too large (%zu bytes, max %u)", path, len, CONFIG_MAX_BYTES);
+    e = kafu_fail(err, KAFU_E_INPUT, "%s: config file too large (%zu bytes, max %u)", name, len, CONFIG_MAX_BYTES);
     goto out;
   }
   cfg->heartbeat.interval_ms = 1000;
@@ -579,28 +584,26 @@ kafu_err kafu_config_load(const char *path, kafu_config *cfg, kafu_error *err) {
   cfg->migration.memory_migration = KAFU_CONFIG_MEMORY_DELTA;
   cfg->migration.memory_compression = true;
   cfg->migration.migration_timeout_ms = 10000;
-  if (!(cfg->path = strdup(path))) {
+  if (!(cfg->path = strdup(name)) || !(cfg->dir = strdup(dir))) {
     e = nomem(&c);
     goto out;
   }
-  if ((e = set_dir(&c, path))) goto out;
 
   if (!yaml_parser_initialize(&parser)) {
     e = nomem(&c);
     goto out;
   }
   parser_ok = true;
-  yaml_parser_set_input_string(&parser, text, len);
+  yaml_parser_set_input_string(&parser, len ? text : (const void *)"", len);
   if (!yaml_parser_load(&parser, &doc)) {
-    e = kafu_fail(err, KAFU_E_INPUT, "%s:%zu: YAML syntax error: %s", path, parser.problem_mark.line + 1,
-                  parser.problem ? parser.problem : "unknown");
+    e = syntax_error(&c, &parser);
     goto out;
   }
   doc_ok = true;
   c.doc = &doc;
   yaml_node_t *root = yaml_document_get_root_node(&doc);
   if (!root) {
-    e = kafu_fail(err, KAFU_E_INPUT, "%s:1: empty config", path);
+    e = kafu_fail(err, KAFU_E_INPUT, "%s:1: empty config", name);
     goto out;
   }
   if ((e = parse_root(&c, root))) goto out;
@@ -608,20 +611,36 @@ kafu_err kafu_config_load(const char *path, kafu_config *cfg, kafu_error *err) {
   /* A second document in the same file would be silently ignored: refuse it. */
   yaml_document_t extra;
   if (!yaml_parser_load(&parser, &extra)) {
-    e = kafu_fail(err, KAFU_E_INPUT, "%s:%zu: YAML syntax error: %s", path, parser.problem_mark.line + 1,
-                  parser.problem ? parser.problem : "unknown");
+    e = syntax_error(&c, &parser);
     goto out;
   }
   yaml_node_t *extra_root = yaml_document_get_root_node(&extra);
   unsigned extra_line = extra_root ? line_of(extra_root) : 0;
   yaml_document_delete(&extra);
-  if (extra_root) e = kafu_fail(err, KAFU_E_INPUT, "%s:%u: only one YAML document is allowed", path, extra_line);
+  if (extra_root) e = kafu_fail(err, KAFU_E_INPUT, "%s:%u: only one YAML document is allowed", name, extra_line);
 
 out:
   if (doc_ok) yaml_document_delete(&doc);
   if (parser_ok) yaml_parser_delete(&parser);
-  free(text);
   if (e) kafu_config_free(cfg);
+  return e;
+}
+
+kafu_err kafu_config_load(const char *path, kafu_config *cfg, kafu_error *err) {
+  memset(cfg, 0, sizeof *cfg);
+  uint8_t *text = NULL;
+  size_t len = 0;
+  char *dir = NULL;
+  kafu_err e = kafu_file_read(path, &text, &len, err);
+  if (e) goto out;
+  if (!(dir = dir_of(path, err))) {
+    e = err ? err->code : KAFU_E_INPUT;
+    goto out;
+  }
+  e = kafu_config_parse(path, dir, text, len, cfg, err);
+out:
+  free(dir);
+  free(text);
   return e;
 }
 

@@ -88,6 +88,12 @@ typedef struct kafu_config {
  * KAFU_E_NOMEM. */
 kafu_err kafu_config_load(const char *path, kafu_config *cfg, kafu_error *err);
 
+/* kafu_config_load on text already in memory: name labels messages (and
+ * becomes cfg->path), dir is the absolute directory relative paths resolve
+ * against. Same ownership and errors as kafu_config_load. */
+kafu_err kafu_config_parse(const char *name, const char *dir, const void *text, size_t len, kafu_config *cfg,
+                           kafu_error *err);
+
 /* Frees everything cfg owns and zeroes it. NULL and empty configs are fine. */
 void kafu_config_free(kafu_config *cfg);
 

@@ -151,12 +151,38 @@ static void test_missing_file(void **state) {
   kafu_config_free(NULL);
 }
 
+/* Text in memory, resolved against a given directory. */
+static void test_parse_from_memory(void **state) {
+  (void)state;
+  const char text[] = "name: mem\napp:\n  path: bin/a.wasm\n  preopened_dir: /data\n"
+                      "nodes:\n  n1:\n    address: ::1\n    port: 1\n    state_dir: ../state\n";
+  kafu_config cfg;
+  kafu_error err = {0};
+  assert_int_equal(kafu_config_parse("inline.yaml", "/srv/app", text, sizeof text - 1, &cfg, &err), KAFU_OK);
+  assert_string_equal(cfg.path, "inline.yaml");
+  assert_string_equal(cfg.app_path, "/srv/app/bin/a.wasm");
+  assert_string_equal(cfg.app_preopened_dir, "/data"); /* absolute stays as is */
+  assert_string_equal(cfg.nodes[0].state_dir, "/srv/app/../state");
+  assert_string_equal(cfg.nodes[0].address, "::1");
+  kafu_config_free(&cfg);
+  /* The name given labels the errors. */
+  const char bad[] = "app: {path: a}\nnodes: {n: {address: a, port: 1}}\nname: [x]\n";
+  assert_int_equal(kafu_config_parse("inline.yaml", "/", bad, sizeof bad - 1, &cfg, &err), KAFU_E_INPUT);
+  assert_string_equal(err.msg, "inline.yaml:3: expected a string, got a list (key 'name')");
+  /* The root directory joins without a double slash. */
+  assert_int_equal(kafu_config_parse("r.yaml", "/", text, sizeof text - 1, &cfg, &err), KAFU_OK);
+  assert_string_equal(cfg.app_path, "/bin/a.wasm");
+  assert_string_equal(cfg.nodes[0].state_dir, "/../state");
+  kafu_config_free(&cfg);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_public_example_accepted),
       cmocka_unit_test(test_public_minimal_and_defaults),
       cmocka_unit_test(test_extensions),
       cmocka_unit_test(test_missing_file),
+      cmocka_unit_test(test_parse_from_memory),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
