@@ -31,6 +31,8 @@ typedef struct run_opts {
   unsigned timeout_s;
   const char *args[MAX_ARGS];
   int n_args, has_args;
+  const char *envs[MAX_ARGS];
+  int n_envs;
 } run_opts;
 
 static volatile int g_interrupted;
@@ -51,13 +53,14 @@ static void usage(FILE *out) {
           "  --attach            use nodes that are already running (kafu serve)\n"
           "  --chaos SEED        migrate to a pseudo-random node at migration points\n"
           "  --chaos-every N     with --chaos: on average every N points (default 1)\n"
+          "  --env KEY=VALUE     set an environment variable for the program\n"
           "  --timeout SEC       give up after SEC seconds (default: none)\n"
           "  --verbose           node logs on stderr instead of their log files\n"
           "  -h, --help          this help\n");
 }
 
 static int parse(int argc, char **argv, run_opts *o) {
-  enum { O_TRACE = 256, O_QUIET, O_ATTACH, O_CHAOS, O_CHAOS_EVERY, O_TIMEOUT, O_VERBOSE };
+  enum { O_TRACE = 256, O_QUIET, O_ATTACH, O_CHAOS, O_CHAOS_EVERY, O_TIMEOUT, O_VERBOSE, O_ENV };
   static const struct option longopts[] = {
       {"trace", required_argument, 0, O_TRACE},
       {"quiet", no_argument, 0, O_QUIET},
@@ -66,6 +69,7 @@ static int parse(int argc, char **argv, run_opts *o) {
       {"chaos-every", required_argument, 0, O_CHAOS_EVERY},
       {"timeout", required_argument, 0, O_TIMEOUT},
       {"verbose", no_argument, 0, O_VERBOSE},
+      {"env", required_argument, 0, O_ENV},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };
@@ -79,6 +83,12 @@ static int parse(int argc, char **argv, run_opts *o) {
     case O_QUIET: o->quiet = 1; break;
     case O_ATTACH: o->attach = 1; break;
     case O_VERBOSE: o->verbose = 1; break;
+    case O_ENV:
+      if (!strchr(optarg, '=') || optarg[0] == '=')
+        return kafu_cli_usage_error("run", "--env needs KEY=VALUE, got '%s'", optarg);
+      if (o->n_envs == MAX_ARGS) return kafu_cli_usage_error("run", "too many --env");
+      o->envs[o->n_envs++] = optarg;
+      break;
     case O_CHAOS:
       o->chaos = 1;
       o->chaos_seed = strtoull(optarg, &end, 0);
@@ -245,6 +255,8 @@ static int run(run_opts *o) {
       .program = base ? base + 1 : cfg.app_path,
       .args = o->has_args ? o->args : (const char **)cfg.app_args,
       .n_args = o->has_args ? (uint32_t)o->n_args : (uint32_t)cfg.n_app_args,
+      .env = o->envs,
+      .n_env = (uint32_t)o->n_envs,
       .flags = o->chaos ? KAFU_SUBMIT_CHAOS : 0,
       .chaos_seed = o->chaos_seed,
   };
