@@ -13,13 +13,17 @@
 /* Flags that shape the generated object; they are part of the cache key.
  * Bounds checks use guard pages (memories are 8 GiB reservations), but the
  * SIGSEGV handler is the host's (signals.c), not wasm-rt's, and call depth
- * is counted (the glue adds a C stack floor); see docs/aot.md. */
-#define KAFU_AOT_CFLAGS "-O2", "-fPIC", "-shared", "-fvisibility=hidden", "-w", \
-    "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1", "-DWASM_RT_SKIP_SIGNAL_RECOVERY=1", \
-    "-DWASM_RT_USE_STACK_DEPTH_COUNT=1"
-#define KAFU_AOT_CFLAGS_TEXT "-O2 -fPIC -shared -fvisibility=hidden -w " \
-    "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1 -DWASM_RT_SKIP_SIGNAL_RECOVERY=1 " \
-    "-DWASM_RT_USE_STACK_DEPTH_COUNT=1"
+ * is counted (the glue adds a C stack floor). KAFU_AOT_BOUNDS=checks selects
+ * explicit compares instead; see docs/aot.md. */
+#define KAFU_AOT_CFLAGS "-O2", "-fPIC", "-shared", "-fvisibility=hidden", "-w"
+#define KAFU_AOT_CFLAGS_TEXT "-O2 -fPIC -shared -fvisibility=hidden -w"
+static const char *const GUARD_FLAGS[3] = {"-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1",
+                                           "-DWASM_RT_SKIP_SIGNAL_RECOVERY=1",
+                                           "-DWASM_RT_USE_STACK_DEPTH_COUNT=1"};
+static const char *const CHECK_FLAGS[3] = {"-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0",
+                                           "-DWASM_RT_SKIP_SIGNAL_RECOVERY=1",
+                                           "-DWASM_RT_USE_STACK_DEPTH_COUNT=1"};
+static const char *const *g_bounds_flags = GUARD_FLAGS;
 
 static pthread_mutex_t g_tools_lock = PTHREAD_MUTEX_INITIALIZER;
 static kafu_aot_tools g_tools;
@@ -96,7 +100,10 @@ static kafu_err find_tools(kafu_error *err) {
   kafu_buf key = {0};
   kafu_buf_str(&key, "kafu-aot");
   kafu_buf_u32le(&key, KAFU_AOT_GLUE_VERSION);
+  const char *bounds = getenv("KAFU_AOT_BOUNDS");
+  g_bounds_flags = bounds && !strcmp(bounds, "checks") ? CHECK_FLAGS : GUARD_FLAGS;
   kafu_buf_str(&key, KAFU_AOT_CFLAGS_TEXT);
+  for (int i = 0; i < 3; i++) kafu_buf_str(&key, g_bounds_flags[i]);
   kafu_err rc = add_version(&key, g_cc, err);
   if (!rc) rc = add_version(&key, g_wasm2c, err);
   if (!rc) {
@@ -180,7 +187,8 @@ kafu_err kafu_aot_compile(const kafu_aot_tools *tools, const char *workdir, cons
    * __FILE__), so concurrent builds produce identical bytes. */
   char prefix_map[KAFU_AOT_PATH_MAX + 32];
   snprintf(prefix_map, sizeof prefix_map, "-ffile-prefix-map=%s=kafu-aot", workdir);
-  const char *argv[] = {tools->cc, KAFU_AOT_CFLAGS, inc_rt, inc_work, prefix_map, glue, rt,
+  const char *argv[] = {tools->cc, KAFU_AOT_CFLAGS, g_bounds_flags[0], g_bounds_flags[1],
+                        g_bounds_flags[2], inc_rt, inc_work, prefix_map, glue, rt,
                         "-o", out_so, "-lm", "-Wl,--no-undefined", NULL};
   progress prog = {.label = label, .cc = tools->cc, .start = seconds_now()};
   char *output = NULL;
