@@ -280,6 +280,71 @@ static void test_recv_msg_bad_payload(void **state) {
   close(fds[1]);
 }
 
+static void reseal(uint8_t *header) {
+  uint64_t sum = kafu_checksum64(header, 40);
+  for (int i = 0; i < 8; i++) header[40 + i] = (uint8_t)(sum >> (8 * i));
+}
+
+/* Each header refusal arrives over a socket with its own message and the
+ * peer's name, and the receiver never waits for a payload it refused. */
+static void test_each_refusal_over_socket(void **state) {
+  (void)state;
+  static const struct {
+    int offset;
+    uint8_t value;
+    bool reseal;
+    const char *want;
+  } cases[] = {
+      {0, 'X', false, "peer n1: bad frame magic 0x55464158 (not a Kafu peer?)"},
+      {4, 9, true, "peer n1: unsupported protocol version 9 (this node speaks 1)"},
+      {9, 0x55, false, "peer n1: bad frame checksum (header)"},
+      {5, 0, true, "peer n1: unknown frame type 0"},
+      {5, 200, true, "peer n1: unknown frame type 200"},
+      {27, 0x40, true, "peer n1: frame payload too large (1073741834 bytes, max 1073741824)"},
+      {48, 'X', false, "peer n1: bad frame checksum (payload)"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    kafu_buf frame = {0};
+    kafu_proto_frame_encode(&frame, KAFU_MSG_OUTPUT, 1, 2, "0123456789", 10);
+    frame.data[cases[i].offset] = cases[i].value;
+    if (cases[i].reseal) reseal(frame.data);
+    int fds[2];
+    socket_pair(fds);
+    assert_int_equal(write(fds[0], frame.data, frame.len), (ssize_t)frame.len);
+    kafu_frame f;
+    kafu_error err = {0};
+    int64_t t0 = now_ms();
+    assert_int_equal(kafu_net_recv_frame(fds[1], "n1", KAFU_PROTO_MAX_PAYLOAD, 3000, &f, &err), KAFU_E_INPUT);
+    assert_true(now_ms() - t0 < 1000);
+    if (strcmp(err.msg, cases[i].want) != 0) fail_msg("case %zu: want \"%s\", got \"%s\"", i, cases[i].want, err.msg);
+    assert_null(f.payload);
+    kafu_buf_free(&frame);
+    close(fds[0]);
+    close(fds[1]);
+  }
+}
+
+/* IPv6 loopback works the same way, where the host has it. */
+static void test_ipv6_loopback(void **state) {
+  (void)state;
+  kafu_error err = {0};
+  int lfd, client, server;
+  if (kafu_net_listen("::1", 0, &lfd, &err)) skip();
+  uint16_t port = kafu_net_local_port(lfd);
+  assert_int_equal(kafu_net_connect("::1", port, 2000, &client, &err), KAFU_OK);
+  char peer[KAFU_NET_PEER_MAX];
+  assert_int_equal(kafu_net_accept(lfd, 2000, &server, peer, &err), KAFU_OK);
+  assert_memory_equal(peer, "[::1]:", 6);
+  assert_int_equal(kafu_net_send_frame(client, "s", KAFU_MSG_STATUS, 0, 1, NULL, 0, 1000, &err), KAFU_OK);
+  kafu_frame f;
+  assert_int_equal(kafu_net_recv_frame(server, peer, KAFU_PROTO_MAX_PAYLOAD, 1000, &f, &err), KAFU_OK);
+  assert_int_equal(f.hdr.type, KAFU_MSG_STATUS);
+  kafu_net_frame_free(&f);
+  kafu_net_close(&client);
+  kafu_net_close(&server);
+  kafu_net_close(&lfd);
+}
+
 static void test_connect_and_listen_errors(void **state) {
   (void)state;
   kafu_error err = {0};
@@ -318,6 +383,8 @@ int main(void) {
       cmocka_unit_test(test_send_deadline_and_closed_peer),
       cmocka_unit_test(test_corrupt_frames_over_tcp),
       cmocka_unit_test(test_recv_msg_bad_payload),
+      cmocka_unit_test(test_each_refusal_over_socket),
+      cmocka_unit_test(test_ipv6_loopback),
       cmocka_unit_test(test_connect_and_listen_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
