@@ -34,29 +34,24 @@ static kafu_err truncated(kafu_error *err, size_t offset, const char *section) {
 }
 
 /* Reads a u32 field of `section`, or reports the truncation. */
-static bool read_u32(kafu_rd *r, uint32_t *v, const char *section, kafu_error *err) {
+static kafu_err read_u32(kafu_rd *r, uint32_t *v, const char *section, kafu_error *err) {
   size_t at = kafu_rd_offset(r);
   const uint8_t *p = kafu_rd_bytes(r, 4);
-  if (!p) {
-    truncated(err, at, section);
-    return false;
-  }
+  if (!p) return truncated(err, at, section);
   *v = get_u32(p);
-  return true;
+  return KAFU_OK;
 }
 
 /* Takes n declared bytes of `section`; a length past the input is refused. */
-static bool read_span(kafu_rd *r, size_t n, const uint8_t **p, const char *section,
-                      kafu_error *err) {
+static kafu_err read_span(kafu_rd *r, size_t n, const uint8_t **p, const char *section,
+                          kafu_error *err) {
   size_t at = kafu_rd_offset(r);
-  if (n > kafu_rd_left(r)) {
-    kafu_fail(err, KAFU_E_INPUT,
-              "snapshot: %s at offset 0x%zx declares %zu bytes but only %zu remain", section, at,
-              n, kafu_rd_left(r));
-    return false;
-  }
+  if (n > kafu_rd_left(r))
+    return kafu_fail(err, KAFU_E_INPUT,
+                     "snapshot: %s at offset 0x%zx declares %zu bytes but only %zu remain",
+                     section, at, n, kafu_rd_left(r));
   *p = kafu_rd_bytes(r, n);
-  return true;
+  return KAFU_OK;
 }
 
 static void short_hex(const uint8_t *digest, char out[17]) {
@@ -110,22 +105,22 @@ static kafu_err parse_header(const uint8_t *bytes, size_t len, const uint8_t *ex
 static kafu_err parse_sections(const uint8_t *bytes, size_t len, snap_view *v, kafu_error *err) {
   kafu_rd r = kafu_rd_init(bytes, len);
   kafu_rd_bytes(&r, SNAP_HEADER_LEN);
-  if (!read_u32(&r, &v->mig_stack_len, "migration stack", err) ||
-      !read_span(&r, v->mig_stack_len, &v->mig_stack, "migration stack", err))
-    return err ? err->code : KAFU_E_INPUT;
-  if (!read_u32(&r, &v->state_base, "state region", err) ||
-      !read_u32(&r, &v->state_len, "state region", err))
-    return err ? err->code : KAFU_E_INPUT;
+  kafu_err rc;
+  if ((rc = read_u32(&r, &v->mig_stack_len, "migration stack", err)) ||
+      (rc = read_span(&r, v->mig_stack_len, &v->mig_stack, "migration stack", err)) ||
+      (rc = read_u32(&r, &v->state_base, "state region", err)) ||
+      (rc = read_u32(&r, &v->state_len, "state region", err)))
+    return rc;
   if ((uint64_t)v->state_base + v->state_len > ((uint64_t)1 << 32))
     return kafu_fail(err, KAFU_E_INPUT,
                      "snapshot: state region 0x%x+0x%x wraps past 4 GiB (offset 0x%zx)",
                      v->state_base, v->state_len, kafu_rd_offset(&r) - 8);
-  if (!read_span(&r, v->state_len, &v->state, "state region", err)) return err ? err->code : KAFU_E_INPUT;
-  if (!read_u32(&r, &v->wasi_len, "WASI state", err) ||
-      !read_span(&r, v->wasi_len, &v->wasi, "WASI state", err))
-    return err ? err->code : KAFU_E_INPUT;
+  if ((rc = read_span(&r, v->state_len, &v->state, "state region", err)) ||
+      (rc = read_u32(&r, &v->wasi_len, "WASI state", err)) ||
+      (rc = read_span(&r, v->wasi_len, &v->wasi, "WASI state", err)))
+    return rc;
   size_t mem_at = kafu_rd_offset(&r);
-  if (!read_u32(&r, &v->mem_pages, "memory section", err)) return err ? err->code : KAFU_E_INPUT;
+  if ((rc = read_u32(&r, &v->mem_pages, "memory section", err))) return rc;
   if (v->mem_pages > KAFU_SNAPSHOT_MAX_MEM_PAGES)
     return kafu_fail(err, KAFU_E_INPUT,
                      "snapshot: memory of %u pages at offset 0x%zx exceeds the wasm limit of %u",
