@@ -207,8 +207,11 @@ bool kafu_node_job_receive(kafu_node_daemon *d, int fd, kafu_node_frame *f) {
   if (kafu_node_job_create(d, id, m->u.migrate.origin, m->u.migrate.next_output_seq, &ctx, mod,
                            &j, &err))
     goto refuse;
+  double t_created = kafu_node_now_ms();
   if (kafu_job_restore(j->job, m->u.migrate.snapshot.data, m->u.migrate.snapshot.len, &err))
     goto refuse;
+  kafu_log(KAFU_LOG_DEBUG, d->self->name, "job %016" PRIx64 ": create %.3f ms, restore %.3f ms", id,
+           t_created - t0, kafu_node_now_ms() - t_created);
   kafu_msg ack = {.type = KAFU_MSG_ACK};
   ack.u.ack.acked_type = KAFU_MSG_MIGRATE;
   ack.u.ack.restore_us = (uint64_t)((kafu_node_now_ms() - t0) * 1e3);
