@@ -5,6 +5,7 @@
 #include "snapify/snapify.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,8 @@
 #include "snapify/sections.h"
 
 /* Progress byte the child writes first, so a crash can be blamed correctly. */
+#define CHILD_TIME_LIMIT_S 600
+
 enum { STAGE_READING = 1, STAGE_TRANSFORMING = 2, STAGE_DONE = 3 };
 
 static bool write_all(int fd, const void *data, size_t len) {
@@ -61,17 +64,23 @@ static void first_log_line(int log_fd, char *out, size_t cap) {
   out[0] = '\0';
   if (!text) return;
   for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-    while (*line == ' ' || *line == '\t' || *line == '[') line++;
+    while (*line == ' ' || *line == '\t') line++;
+    if (*line == '[') { /* "[parse exception: ... (at 0:47)]Fatal: ..." */
+      line++;
+      char *close = strchr(line, ']');
+      if (close) *close = '\0';
+    }
     if (!*line) continue;
     snprintf(out, cap, "%s", line);
     size_t n = strlen(out);
-    while (n > 0 && (out[n - 1] == ']' || out[n - 1] == ' ' || out[n - 1] == '\r')) out[--n] = '\0';
+    while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == '\r')) out[--n] = '\0';
     break;
   }
   free(text);
 }
 
 static int child_res_fd = -1;
+static bool binaryen_in_process;
 
 void kafu_snapify_note_input_ok(void) {
   uint8_t stage = STAGE_TRANSFORMING;
@@ -125,7 +134,10 @@ static kafu_err run_isolated(const uint8_t *wasm, size_t len, const kafu_meta *i
     rc = kafu_fail(err, KAFU_E_IO, "%s: fork failed: %s", label, strerror(errno));
     goto out;
   }
-  if (pid == 0) child_run(fileno(res_file), fileno(log_file), wasm, len, in_meta, opts);
+  if (pid == 0) {
+    alarm(CHILD_TIME_LIMIT_S); /* a wedged child must not hang the caller forever */
+    child_run(fileno(res_file), fileno(log_file), wasm, len, in_meta, opts);
+  }
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
@@ -135,7 +147,10 @@ static kafu_err run_isolated(const uint8_t *wasm, size_t len, const kafu_meta *i
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || stage != STAGE_DONE) {
     char line[256];
     first_log_line(fileno(log_file), line, sizeof line);
-    if (stage == STAGE_TRANSFORMING)
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
+      rc = kafu_fail(err, KAFU_E_INTERNAL, "%s: snapify gave up after %d s", label,
+                     CHILD_TIME_LIMIT_S);
+    else if (stage == STAGE_TRANSFORMING)
       rc = kafu_fail(err, KAFU_E_INTERNAL, "%s: snapify failed while transforming%s%s", label,
                      line[0] ? ": " : "", line);
     else
@@ -226,8 +241,12 @@ kafu_err kafu_snapify(const uint8_t *in, size_t in_len, const kafu_snapify_optio
   if (rc != KAFU_OK) goto out;
   kafu_snapify_options run_opts = *opts;
   run_opts.label = label;
-  const char *inprocess = getenv("KAFU_SNAPIFY_INPROCESS"); /* for debugging with gdb */
-  if (inprocess && inprocess[0] == '1')
+  /* KAFU_SNAPIFY_INPROCESS=1 is for debugging with gdb. Once Binaryen ran in
+   * this process its thread pool exists, and a forked child would wait for
+   * threads it does not have: stay in-process from then on. */
+  const char *inprocess = getenv("KAFU_SNAPIFY_INPROCESS");
+  if (inprocess && inprocess[0] == '1') binaryen_in_process = true;
+  if (binaryen_in_process)
     rc = kafu_snapify_transform(clean.data, clean.len, &in_meta, &run_opts, &wasm, &wasm_len, &meta,
                                 err);
   else
