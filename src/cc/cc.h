@@ -47,7 +47,8 @@ void kafu_cc_usage(FILE *out);
  * On a failing tool (clang, wasm-ld) its diagnostics are shown,
  * *tool_status gets its exit status and the error is KAFU_E_IO. Other errors:
  * KAFU_E_INPUT for bad input (annotation misuse, missing functions),
- * KAFU_E_IO, KAFU_E_NOMEM. */
+ * KAFU_E_IO, KAFU_E_NOMEM. SIGINT/SIGTERM/SIGHUP stop the build, the temp
+ * dir is removed, and the signal is raised again. */
 kafu_err kafu_cc_build(const kafu_cc_options *o, int *tool_status, kafu_error *err);
 
 /* Finds the root holding include/kafu.h and wasm-support/kafu_support.c

@@ -39,6 +39,7 @@ kafu_err kafu_cc_build(const kafu_cc_options *o, int *tool_status, kafu_error *e
   kafu_err rc = kafu_cc_support_root(c.root, sizeof c.root, err);
   if (rc) return rc;
   if ((rc = kafu_cc_tmpdir_create(c.tmp, sizeof c.tmp, err))) return rc;
+  kafu_cc_signals_catch();
   c.objects = calloc(o->inputs.n ? o->inputs.n : 1, sizeof *c.objects);
   if (!c.objects) {
     rc = kafu_fail(err, KAFU_E_NOMEM, "out of memory");
@@ -67,5 +68,6 @@ out:
     for (size_t i = 0; i < o->inputs.n; i++) free(c.objects[i]);
   free(c.objects);
   kafu_cc_tmpdir_remove(c.tmp);
+  kafu_cc_signals_restore(); /* re-raises a signal that stopped the build */
   return rc;
 }

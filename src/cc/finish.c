@@ -99,7 +99,8 @@ static kafu_err add_meta(kafu_cc_ctx *c, const uint8_t *wasm, size_t len, kafu_b
   rc = kafu_cc_annots_from_wasm(wasm, len, "linked module", &all, c->err);
   if (rc) goto out;
   if (!kafu_cc_wasm_func_names(wasm, &secs, collect_name, &names) || names.failed) {
-    rc = kafu_fail(c->err, KAFU_E_INTERNAL, "linked module has no function names");
+    rc = kafu_fail(c->err, KAFU_E_INPUT,
+                   "linked module has no function names (stripped by -Wl,--strip-all?)");
     goto out;
   }
   if ((rc = make_sites(c, &all, &names, &meta))) goto out;
@@ -135,6 +136,10 @@ kafu_err kafu_cc_finish(kafu_cc_ctx *c, const char *linked, const char *output) 
     opts.label = output;
     if ((rc = kafu_snapify(module.data, module.len, &opts, &snapified, c->err))) goto out;
     result = &snapified;
+  }
+  if (kafu_cc_signal_pending()) {
+    rc = kafu_fail(c->err, KAFU_E_IO, "interrupted by signal %d", kafu_cc_signal_pending());
+    goto out;
   }
   rc = kafu_file_write(output, result->data, result->len, c->err);
 out:

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,6 +15,34 @@
 #include <unistd.h>
 
 extern char **environ;
+
+static const int caught_signals[] = {SIGINT, SIGTERM, SIGHUP};
+#define N_CAUGHT (sizeof caught_signals / sizeof caught_signals[0])
+static struct sigaction saved_actions[N_CAUGHT];
+static volatile sig_atomic_t pending_signal;
+
+static void on_signal(int sig) { pending_signal = sig; }
+
+void kafu_cc_signals_catch(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal; /* no SA_RESTART: waitpid returns EINTR */
+  sigemptyset(&sa.sa_mask);
+  pending_signal = 0;
+  for (size_t i = 0; i < N_CAUGHT; i++) sigaction(caught_signals[i], &sa, &saved_actions[i]);
+}
+
+int kafu_cc_signal_pending(void) { return pending_signal; }
+
+void kafu_cc_signals_restore(void) {
+  for (size_t i = 0; i < N_CAUGHT; i++) sigaction(caught_signals[i], &saved_actions[i], NULL);
+  if (pending_signal) {
+    int sig = pending_signal;
+    pending_signal = 0;
+    signal(sig, SIG_DFL);
+    raise(sig);
+  }
+}
 
 void kafu_cc_argv_push(kafu_cc_argv *a, const char *arg) {
   if (a->failed) return;
@@ -68,6 +97,7 @@ static void print_command(const kafu_cc_argv *a) {
 kafu_err kafu_cc_spawn(const kafu_cc_argv *a, const char *stdout_path, const char *stderr_path,
                        bool verbose, int *status, kafu_error *err) {
   if (a->failed || !a->n) return kafu_fail(err, KAFU_E_NOMEM, "out of memory building a command");
+  if (pending_signal) return kafu_fail(err, KAFU_E_IO, "interrupted by signal %d", (int)pending_signal);
   if (verbose) print_command(a);
   fflush(stdout);
   fflush(stderr);
@@ -82,9 +112,15 @@ kafu_err kafu_cc_spawn(const kafu_cc_argv *a, const char *stdout_path, const cha
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) return kafu_fail(err, KAFU_E_IO, "cannot run %s: %s", a->v[0], strerror(rc));
   int wstatus;
+  bool stopped = false;
   while (waitpid(pid, &wstatus, 0) < 0) {
     if (errno != EINTR) return kafu_fail(err, KAFU_E_IO, "waiting for %s: %s", a->v[0], strerror(errno));
+    if (pending_signal && !stopped) {
+      kill(pid, SIGTERM);
+      stopped = true;
+    }
   }
+  if (pending_signal) return kafu_fail(err, KAFU_E_IO, "interrupted by signal %d", (int)pending_signal);
   if (WIFEXITED(wstatus))
     *status = WEXITSTATUS(wstatus);
   else if (WIFSIGNALED(wstatus))

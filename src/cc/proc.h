@@ -27,6 +27,15 @@ void kafu_cc_argv_free(kafu_cc_argv *a);
 kafu_err kafu_cc_spawn(const kafu_cc_argv *a, const char *stdout_path, const char *stderr_path,
                        bool verbose, int *status, kafu_error *err);
 
+/* While a build runs, SIGINT/SIGTERM/SIGHUP do not kill kafu cc at once:
+ * the running tool is stopped and kafu_cc_spawn fails, so the caller still
+ * removes its temp dir. kafu_cc_signals_restore puts the old handlers back
+ * and re-raises a signal that arrived meanwhile. */
+void kafu_cc_signals_catch(void);
+void kafu_cc_signals_restore(void);
+/* The signal caught since kafu_cc_signals_catch, or 0. */
+int kafu_cc_signal_pending(void);
+
 /* Creates a private directory under $TMPDIR (or /tmp) into out. */
 kafu_err kafu_cc_tmpdir_create(char *out, size_t cap, kafu_error *err);
 /* Removes the directory and the files directly inside it. */
