@@ -85,38 +85,81 @@ static const char *skip_space(const char *p) {
   return p;
 }
 
-/* Finds the line that starts with `prefix` ("define " or "@name = "). */
-static const char *find_line(const char *ir, bool (*match)(const char *line, const void *arg),
-                             const void *arg) {
-  const char *line = ir;
-  while (*line) {
-    if (match(line, arg)) return line;
+/* The IR's global definitions and defined functions, sorted by name, so
+ * that each annotation costs a binary search rather than a scan. */
+typedef struct ir_symbol {
+  char *name;       /* owned, decoded */
+  const char *line; /* borrowed: the defining line */
+} ir_symbol;
+
+typedef struct ir_index {
+  size_t n_globals, n_funcs, cap_globals, cap_funcs;
+  ir_symbol *globals, *funcs;
+  bool failed;
+} ir_index;
+
+static int symbol_cmp(const void *a, const void *b) {
+  return strcmp(((const ir_symbol *)a)->name, ((const ir_symbol *)b)->name);
+}
+
+static void index_add(ir_index *x, bool func, const char *name, const char *line) {
+  size_t *n = func ? &x->n_funcs : &x->n_globals, *cap = func ? &x->cap_funcs : &x->cap_globals;
+  ir_symbol **v = func ? &x->funcs : &x->globals;
+  if (*n == *cap) {
+    size_t grown = *cap ? *cap * 2 : 64;
+    ir_symbol *bigger = realloc(*v, grown * sizeof *bigger);
+    if (!bigger) {
+      x->failed = true;
+      return;
+    }
+    *v = bigger;
+    *cap = grown;
+  }
+  char *copy = strdup(name);
+  if (!copy) {
+    x->failed = true;
+    return;
+  }
+  (*v)[(*n)++] = (ir_symbol){copy, line};
+}
+
+static void index_free(ir_index *x) {
+  for (size_t i = 0; i < x->n_globals; i++) free(x->globals[i].name);
+  for (size_t i = 0; i < x->n_funcs; i++) free(x->funcs[i].name);
+  free(x->globals);
+  free(x->funcs);
+}
+
+/* One pass over the IR: "@name = ..." lines and "define ... @name(" lines. */
+static void index_build(ir_index *x, const char *ir) {
+  char name[NAME_MAX_LEN];
+  for (const char *line = ir; *line && !x->failed;) {
     const char *nl = strchr(line, '\n');
+    if (*line == '@') {
+      const char *end = parse_global_name(line, name, sizeof name);
+      if (end && !strncmp(skip_space(end), "= ", 2)) index_add(x, false, name, line);
+    } else if (!strncmp(line, "define ", 7)) {
+      const char *at = strchr(line, '@');
+      if (at && (!nl || at < nl) && parse_global_name(at, name, sizeof name))
+        index_add(x, true, name, line);
+    }
     if (!nl) break;
     line = nl + 1;
   }
-  return NULL;
+  qsort(x->globals, x->n_globals, sizeof *x->globals, symbol_cmp);
+  qsort(x->funcs, x->n_funcs, sizeof *x->funcs, symbol_cmp);
 }
 
-static bool line_defines_global(const char *line, const void *arg) {
-  char name[NAME_MAX_LEN];
-  if (*line != '@') return false;
-  const char *end = parse_global_name(line, name, sizeof name);
-  return end && !strcmp(name, (const char *)arg) && !strncmp(skip_space(end), "= ", 2);
-}
-
-static bool line_defines_function(const char *line, const void *arg) {
-  if (strncmp(line, "define ", 7) != 0) return false;
-  const char *nl = strchr(line, '\n');
-  const char *at = strchr(line, '@');
-  if (!at || (nl && at > nl)) return false;
-  char name[NAME_MAX_LEN];
-  return parse_global_name(at, name, sizeof name) && !strcmp(name, (const char *)arg);
+static const char *index_find(const ir_index *x, bool func, const char *name) {
+  ir_symbol key = {(char *)name, NULL};
+  const ir_symbol *hit = bsearch(&key, func ? x->funcs : x->globals,
+                                 func ? x->n_funcs : x->n_globals, sizeof key, symbol_cmp);
+  return hit ? hit->line : NULL;
 }
 
 /* Reads the c"..." initializer of string constant @name into out. */
-static bool read_string_constant(const char *ir, const char *name, char *out, size_t cap) {
-  const char *line = find_line(ir, line_defines_global, name);
+static bool read_string_constant(const ir_index *x, const char *name, char *out, size_t cap) {
+  const char *line = index_find(x, false, name);
   if (!line) return false;
   const char *nl = strchr(line, '\n');
   const char *c = strstr(line, " c\"");
@@ -160,12 +203,12 @@ static bool parse_entry(const char *p, const char *end, raw_entry *e) {
 }
 
 /* Checks one Kafu entry against the IR and the entries already found. */
-static kafu_err check_entry(const char *ir, const char *src, const raw_entry *e,
+static kafu_err check_entry(const ir_index *x, const char *src, const raw_entry *e,
                             kafu_site_kind kind, const char *fn, const char *node,
                             const char *file, kafu_cc_annots *out, size_t first,
                             bool *duplicate, kafu_error *err) {
   *duplicate = false;
-  if (!find_line(ir, line_defines_function, e->target))
+  if (!index_find(x, true, e->target))
     return kafu_fail(err, KAFU_E_INPUT, "%s:%u: %s on '%s', which is not a function definition",
                      file, e->line, macro_name(kind), e->target);
   if (!node[0])
@@ -188,13 +231,21 @@ static kafu_err check_entry(const char *ir, const char *src, const raw_entry *e,
 
 kafu_err kafu_cc_annot_from_ir(const char *ir, const char *src, kafu_cc_annots *out,
                                kafu_error *err) {
-  static const char table_name[] = "llvm.global.annotations";
-  const char *line = find_line(ir, line_defines_global, table_name);
+  static const char table_name[] = "@llvm.global.annotations = ";
+  const char *line = !strncmp(ir, table_name, strlen(table_name)) ? ir : strstr(ir, "\n@llvm.global.annotations = ");
   if (!line) return KAFU_OK; /* no annotations at all */
+  if (*line == '\n') line++;
   size_t first = out->n;
+  ir_index x;
+  memset(&x, 0, sizeof x);
   raw_entry *e = malloc(sizeof *e);
   if (!e) return kafu_fail(err, KAFU_E_NOMEM, "out of memory");
   kafu_err rc = KAFU_OK;
+  index_build(&x, ir);
+  if (x.failed) {
+    rc = kafu_fail(err, KAFU_E_NOMEM, "out of memory");
+    goto out;
+  }
   char text[NAME_MAX_LEN], file[NAME_MAX_LEN], fn[NAME_MAX_LEN], node[NAME_MAX_LEN];
   const char *p = strstr(line, " global ");
   const char *nl = strchr(line, '\n');
@@ -215,12 +266,12 @@ kafu_err kafu_cc_annot_from_ir(const char *ir, const char *src, kafu_cc_annots *
     p = skip_space(p);
     if (*p == ',') p++;
     kafu_site_kind kind;
-    if (!read_string_constant(ir, e->text_name, text, sizeof text) ||
-        !read_string_constant(ir, e->file_name, file, sizeof file))
+    if (!read_string_constant(&x, e->text_name, text, sizeof text) ||
+        !read_string_constant(&x, e->file_name, file, sizeof file))
       goto malformed;
     if (!kafu_cc_annot_split(text, &kind, fn, sizeof fn, node, sizeof node)) continue;
     bool duplicate;
-    rc = check_entry(ir, src, e, kind, fn, node, file, out, first, &duplicate, err);
+    rc = check_entry(&x, src, e, kind, fn, node, file, out, first, &duplicate, err);
     if (rc) goto out;
     if (duplicate) continue;
     rc = kafu_cc_annots_add(out, KAFU_ANNOT_DEF, kind, e->target, node, file, e->line, err);
@@ -231,6 +282,7 @@ malformed:
   rc = kafu_fail(err, KAFU_E_INPUT, "%s: cannot parse @llvm.global.annotations in clang's IR",
                  src);
 out:
+  index_free(&x);
   free(e);
   return rc;
 }
