@@ -67,7 +67,12 @@ typedef struct kafu_snapshot_opts {
 } kafu_snapshot_opts;
 
 /* Encodes s into out (appended). opts may be NULL (full, uncompressed).
- * Errors: KAFU_E_NOMEM. */
+ * s and its buffers are borrowed and read in place (memory is not copied
+ * first); a caller that keeps `out` between calls (len = 0) avoids paying
+ * for fresh pages. A delta needs baseline_len to be whole wasm pages and
+ * trusts baseline_hash (kafu_sha256 of the baseline). On failure out->len is
+ * unchanged. Errors: KAFU_E_NOMEM; KAFU_E_LIMIT for sizes the format cannot
+ * hold; KAFU_E_INTERNAL for inconsistent arguments (a length without bytes). */
 kafu_err kafu_snapshot_encode(const kafu_snapshot *s, const kafu_snapshot_opts *opts,
                               kafu_buf *out, kafu_error *err);
 
@@ -76,7 +81,8 @@ kafu_err kafu_snapshot_encode(const kafu_snapshot *s, const kafu_snapshot_opts *
  * by its baseline hash; NULL otherwise) and fails with KAFU_E_INPUT
  * "baseline mismatch" if the hash differs. Errors: KAFU_E_INPUT with a
  * specific message for truncation, bad magic/version, hash mismatch, oversize
- * counts and bad checksum; never reads out of bounds. */
+ * counts and bad checksum; never reads out of bounds. KAFU_E_NOMEM when an
+ * allocation fails. On any failure out is left empty (nothing to free). */
 kafu_err kafu_snapshot_decode(const uint8_t *bytes, size_t len,
                               const uint8_t *expected_sha256, const uint8_t *baseline,
                               size_t baseline_len, kafu_snapshot *out, kafu_error *err);
