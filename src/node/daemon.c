@@ -4,19 +4,13 @@
 #define _GNU_SOURCE
 #include "node/daemon.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
+#include "node/net.h"
 #include "util/file.h"
 #include "util/log.h"
 
@@ -52,36 +46,6 @@ void kafu_node_thread_done(kafu_node_daemon *d) {
   d->n_threads--;
   pthread_cond_broadcast(&d->idle);
   pthread_mutex_unlock(&d->lock);
-}
-
-static kafu_err listen_on(const kafu_config_node *self, int *out, kafu_error *err) {
-  char port_s[8];
-  snprintf(port_s, sizeof port_s, "%u", self->port);
-  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                           .ai_flags = AI_PASSIVE},
-                  *res = NULL;
-  int gai = getaddrinfo(self->address, port_s, &hints, &res);
-  if (gai)
-    return kafu_fail(err, KAFU_E_IO, "node %s: address %s: %s", self->name, self->address,
-                     gai_strerror(gai));
-  int fd = -1, saved = 0;
-  for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) continue;
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 64)) {
-      saved = errno;
-      close(fd);
-      fd = -1;
-    }
-  }
-  freeaddrinfo(res);
-  if (fd < 0)
-    return kafu_fail(err, KAFU_E_IO, "node %s: cannot listen on %s:%u: %s", self->name,
-                     self->address, self->port, strerror(saved));
-  *out = fd;
-  return KAFU_OK;
 }
 
 /* Followers send HEARTBEAT to the first node every interval_ms. After three
@@ -137,27 +101,10 @@ static void *heartbeat_thread(void *arg) {
 
 static void accept_loop(kafu_node_daemon *d) {
   while (!d->stop) {
-    struct pollfd p = {.fd = d->listen_fd, .events = POLLIN};
-    int n = poll(&p, 1, 100);
-    if (n <= 0) continue;
-    struct sockaddr_storage sa;
-    socklen_t sl = sizeof sa;
-    int fd = accept4(d->listen_fd, (struct sockaddr *)&sa, &sl, SOCK_CLOEXEC);
-    if (fd < 0) continue;
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    char host[64] = "?", peer[80];
-    uint16_t port = 0;
-    if (sa.ss_family == AF_INET) {
-      struct sockaddr_in *in = (struct sockaddr_in *)&sa;
-      inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-      port = ntohs(in->sin_port);
-    } else if (sa.ss_family == AF_INET6) {
-      struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&sa;
-      inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-      port = ntohs(in6->sin6_port);
-    }
-    snprintf(peer, sizeof peer, "%s:%u", host, port);
+    int fd = -1;
+    char peer[KAFU_NET_PEER_MAX];
+    kafu_error ignored;
+    if (kafu_net_accept(d->listen_fd, 100, &fd, peer, &ignored)) continue;
     kafu_node_conn_start(d, fd, peer);
   }
 }
@@ -205,7 +152,10 @@ kafu_err kafu_node_serve(const kafu_config *cfg, const char *node_name,
     }
   }
   if ((rc = kafu_node_peers_init(&d->peers, cfg, d->self->name, 3000, err))) goto out;
-  if ((rc = listen_on(d->self, &d->listen_fd, err))) goto out;
+  if ((rc = kafu_net_listen(d->self->address, d->self->port, &d->listen_fd, err))) {
+    kafu_error_prefix(err, d->self->name);
+    goto out;
+  }
 
   g_stop = &d->stop;
   struct sigaction sa = {.sa_handler = on_signal};
