@@ -16,7 +16,9 @@ uint64_t kafu_wasi_host_monotonic(void) {
 }
 
 uint64_t kafu_wasi_monotonic_peek(const kafu_wasi *w) {
-  int64_t now = (int64_t)kafu_wasi_host_monotonic() + w->mono_offset;
+  int64_t now;
+  if (__builtin_add_overflow((int64_t)kafu_wasi_host_monotonic(), w->mono_offset, &now))
+    now = w->mono_offset > 0 ? INT64_MAX : 0; /* saturate rather than wrap */
   uint64_t v = now < 0 ? 0 : (uint64_t)now;
   return v < w->mono_last ? w->mono_last : v; /* belt and braces: never backwards */
 }

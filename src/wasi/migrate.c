@@ -14,6 +14,9 @@
 
 #define STATE_MAGIC 0x4953574bu /* "KWSI" */
 #define STATE_VERSION 1
+/* 2^62 ns is 146 years of uptime: anything above is corrupt, and the bound
+ * keeps the clock offset arithmetic far from overflow. */
+#define MAX_MONOTONIC_NS (1ull << 62)
 
 enum { REC_STDIO = 1, REC_PREOPEN = 2, REC_FILE = 3, REC_BAD = 4 };
 
@@ -118,6 +121,10 @@ static kafu_err decode(const uint8_t *data, size_t len, saved_state *s, kafu_err
     goto bad;
   }
   s->monotonic = kafu_rd_u64le(&r);
+  if (s->monotonic > MAX_MONOTONIC_NS) {
+    why = "monotonic clock out of range";
+    goto bad;
+  }
   uint32_t n_pre = kafu_rd_u32le(&r);
   if (r.bad) goto bad;
   if (n_pre > WASI_MAX_FDS || n_pre > kafu_rd_left(&r) / 4) {

@@ -365,6 +365,26 @@ static void test_malformed_state_rejected(void **state) {
   kafu_buf_free(&good);
 }
 
+/* Regression (found by fuzz_wasi_restore): a saved clock near 2^63 made the
+ * offset arithmetic overflow. Such clocks are rejected; the largest accepted
+ * one still reads without overflow (UBSan checks this in the ASan build). */
+static void test_regression_huge_saved_clock(void **state) {
+  fixture *fx = *state;
+  kafu_buf st = craft("f");
+  uint64_t huge = 0x8000000000000000ull;
+  memcpy(st.data + 6, &huge, 8);
+  kafu_error err = {0};
+  assert_int_equal(kafu_wasi_restore(fx->b->w, st.data, st.len, &err), KAFU_E_INPUT);
+  uint64_t max = 1ull << 62;
+  memcpy(st.data + 6, &max, 8);
+  kafu_log_set_level(KAFU_LOG_ERROR); /* "f" does not exist in B */
+  assert_int_equal(kafu_wasi_restore(fx->b->w, st.data, st.len, &err), KAFU_OK);
+  kafu_log_set_level(KAFU_LOG_INFO);
+  assert_true(guest_mono(fx->b) >= max);
+  assert_true(guest_mono(fx->b) < max + 60000000000ull);
+  kafu_buf_free(&st);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_file_continues_at_offset, setup, teardown),
@@ -375,6 +395,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_readdir_continues_across_restore, setup, teardown),
       cmocka_unit_test_setup_teardown(test_crafted_state_roundtrip_and_sandbox, setup, teardown),
       cmocka_unit_test_setup_teardown(test_malformed_state_rejected, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_regression_huge_saved_clock, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
