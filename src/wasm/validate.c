@@ -518,18 +518,14 @@ static kafu_err validate_body(val *s, uint32_t fi) {
     }
     if (op == KAFU_OP_REF_FUNC && !s->refs[in.a]) return vfail(s, "undeclared function reference %u", in.a);
 
-    if (s->v && s->v->instr) {
-      kafu_err rc = s->v->instr(s->v->ud, &in, height, dead);
-      if (rc) { s->failed = true; return rc; }
-    }
-
-    /* Typing. */
+    /* Typing. The visitor sees the instruction only once it typed correctly,
+     * so engines never compile invalid code. */
     if (oi->p1 || oi->p2 || oi->r) {
       if (oi->p2) pop_expect(s, oi->p2);
       if (oi->p1) pop_expect(s, oi->p1);
       if (oi->r) push(s, oi->r);
       if (s->failed) return KAFU_E_INPUT;
-      continue;
+      goto visit;
     }
     switch ((kafu_wasm_op)op) {
     case KAFU_OP_UNREACHABLE: set_unreachable(s); break;
@@ -561,7 +557,7 @@ static kafu_err validate_body(val *s, uint32_t fi) {
       if (s->n_vals != c->height) return vfail(s, "type mismatch: values remaining on stack at end of block");
       if (c->op == KAFU_OP_IF) {
         /* An if without else behaves as if the else passed its params through. */
-        if (c->n_params != c->n_results || memcmp(c->params, c->results, c->n_params))
+        if (c->n_params != c->n_results || (c->n_params && memcmp(c->params, c->results, c->n_params)))
           return vfail(s, "type mismatch: if without else must have matching param and result types");
       }
       s->n_ctrls--;
@@ -704,6 +700,11 @@ static kafu_err validate_body(val *s, uint32_t fi) {
     default: return vfail(s, "unhandled opcode");
     }
     if (s->failed) return KAFU_E_INPUT;
+  visit:
+    if (s->v && s->v->instr) {
+      kafu_err rc = s->v->instr(s->v->ud, &in, height, dead);
+      if (rc) { s->failed = true; return rc; }
+    }
   }
   if (kafu_rd_left(&s->r) != 0) {
     s->op_offset = kafu_rd_offset(&s->r);

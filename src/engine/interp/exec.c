@@ -424,7 +424,7 @@ dispatch:
       else if (e->op == KAFU_CONST_GLOBAL) ref = globals[e->value].u64;
       t->elems[d + k] = ref;
     }
-    NEXT(7);
+    NEXT(6);
   }
   CASE(TABLE_COPY) {
     itable *dt = &inst->tables[pc[1]];
@@ -432,7 +432,7 @@ dispatch:
     uint64_t d = R(3).u32, s = R(4).u32, n = R(5).u32;
     if (UNLIKELY(s + n > st->size || d + n > dt->size)) TRAP("out of bounds table access");
     if (n) memmove(dt->elems + d, st->elems + s, n * sizeof *dt->elems);
-    NEXT(7);
+    NEXT(6);
   }
   CASE(ELEM_DROP) { inst->elem_dropped[pc[1]] = true; NEXT(2); }
 

@@ -211,8 +211,8 @@
   X(TABLE_SIZE, 3)     /* dst, table */ \
   X(TABLE_GROW, 5)     /* dst, table, val, n */ \
   X(TABLE_FILL, 5)     /* table, i, val, n */ \
-  X(TABLE_INIT, 7)     /* elem, table, d, s, n */ \
-  X(TABLE_COPY, 7)     /* dst table, src table, d, s, n */ \
+  X(TABLE_INIT, 6)     /* elem, table, d, s, n */ \
+  X(TABLE_COPY, 6)     /* dst table, src table, d, s, n */ \
   X(ELEM_DROP, 2)      /* seg */ \
   X(I32_ADD_K, 4)      /* R[dst].u32 := R[a].u32 + k */ \
   X(BR_IF_I32_LT_S, 4) /* if R[a].i32 < R[b].i32 pc := target (fused compare+branch) */ \
