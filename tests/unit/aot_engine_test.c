@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -596,6 +597,68 @@ static void test_asyncify_migration(void **state) {
   free(bytes);
 }
 
+/* ---- threads: instances of one module run concurrently ---- */
+
+typedef struct worker {
+  kafu_engine_module *mod;
+  int id, failures;
+  host_env env;
+  kafu_host_import imports[N_IMPORTS];
+} worker;
+
+static void *worker_main(void *arg) {
+  worker *w = arg;
+  kafu_engine_instance *inst = NULL;
+  kafu_error err = {0};
+  memcpy(w->imports, g_imports, sizeof w->imports);
+  for (size_t i = 0; i < N_IMPORTS; i++) w->imports[i].env = &w->env;
+  w->env.inner_export = "add";
+  if (g_aot->instantiate(w->mod, w->imports, N_IMPORTS, &inst, &err)) {
+    w->failures++;
+    return NULL;
+  }
+  for (int round = 0; round < 300; round++) {
+    kafu_slot a[2] = {(kafu_slot)(1000 + w->id * 7 + round % 5), 0}, r[1] = {0};
+    if (kafu_instance_call(inst, "rec", a, 1, r, 1, &err) || r[0] != a[0]) w->failures++;
+    a[0] = 7, a[1] = 0;
+    if (kafu_instance_call(inst, "div_s", a, 2, r, 1, &err) != KAFU_E_TRAP ||
+        !strstr(err.msg, "divide by zero"))
+      w->failures++;
+    a[0] = 70000;
+    if (kafu_instance_call(inst, "load", a, 1, r, 1, &err) != KAFU_E_TRAP ||
+        !strstr(err.msg, "out of bounds"))
+      w->failures++;
+    a[0] = (kafu_slot)(w->id * 100 + round);
+    if (kafu_instance_call(inst, "outer", a, 1, r, 1, &err) || r[0] != a[0] + 1 + 1000)
+      w->failures++;
+    a[0] = 512, a[1] = (kafu_slot)(w->id * 1000 + round);
+    if (kafu_instance_call(inst, "store", a, 2, r, 0, &err)) w->failures++;
+    a[0] = 512;
+    if (kafu_instance_call(inst, "load", a, 1, r, 1, &err) || r[0] != (kafu_slot)(w->id * 1000 + round))
+      w->failures++;
+  }
+  g_aot->instance_free(inst);
+  return NULL;
+}
+
+static void test_threads(void **state) {
+  fixture *fx = *state;
+  enum { N_THREADS = 4 };
+  static worker workers[N_THREADS];
+  pthread_t threads[N_THREADS];
+  for (int i = 0; i < N_THREADS; i++) {
+    memset(&workers[i], 0, sizeof workers[i]);
+    workers[i].mod = fx->mod;
+    workers[i].id = i;
+    assert_int_equal(pthread_create(&threads[i], NULL, worker_main, &workers[i]), 0);
+  }
+  for (int i = 0; i < N_THREADS; i++) {
+    pthread_join(threads[i], NULL);
+    assert_int_equal(workers[i].failures, 0);
+    assert_int_equal(workers[i].env.calls, 300); /* one re-entrant host call per round */
+  }
+}
+
 /* Several processes building the same module into an empty cache at once
  * all succeed, and leave one valid entry behind. */
 static void test_concurrent_builds(void **state) {
@@ -665,6 +728,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_import_errors, setup_basic, teardown_basic),
       cmocka_unit_test(test_start_function_and_instantiation_traps),
       cmocka_unit_test(test_asyncify_migration),
+      cmocka_unit_test_setup_teardown(test_threads, setup_basic, teardown_basic),
       cmocka_unit_test(test_guard_page_bounds),
       cmocka_unit_test_setup_teardown(test_host_fault_is_not_a_trap, setup_basic, teardown_basic),
       cmocka_unit_test(test_bad_module),

@@ -34,7 +34,7 @@
 
 #include <stdint.h>
 
-#define KAFU_AOT_GLUE_VERSION 5
+#define KAFU_AOT_GLUE_VERSION 6
 #define KAFU_AOT_GLUE_SYMBOL "kafu_aot_glue_v1"
 /* Address space wasm-rt 1.0.32 reserves per memory in guard-page mode. */
 #define KAFU_AOT_MEMORY_RESERVE 0x200000000ull

@@ -63,7 +63,11 @@ static kafu_err report_trap(aot_instance *inst, const char *export_name, int cod
   }
   const char *fn = NULL;
   if (pc && mod->dl_base) {
+    /* Loaded on the first trap; traps may come from several threads. */
+    static pthread_mutex_t symtab_lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&symtab_lock);
     if (!mod->symtab) mod->symtab = kafu_aot_symtab_load(mod->so_path, mod->glue);
+    pthread_mutex_unlock(&symtab_lock);
     /* pc is a return address; -1 keeps it inside the trapping function. */
     fn = kafu_aot_symtab_lookup(mod->symtab, pc - 1 - mod->dl_base);
   }
