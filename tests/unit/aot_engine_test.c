@@ -473,6 +473,23 @@ static void test_bad_module(void **state) {
   kafu_error err = {0};
   assert_int_equal(g_aot->load(junk, sizeof junk, "junk.wasm", &mod, &err), KAFU_E_INPUT);
   assert_non_null(strstr(err.msg, "junk.wasm"));
+
+  /* Well-formed but invalid code (i32.add with one operand): wasm2c's
+   * verdict, reported against the label rather than a temporary file. */
+  static const uint8_t invalid[] = {
+      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,       /* header */
+      0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f,             /* type () -> i32 */
+      0x03, 0x02, 0x01, 0x00,                               /* func 0: type 0 */
+      0x07, 0x05, 0x01, 0x01, 'f', 0x00, 0x00,              /* export "f" */
+      0x0a, 0x07, 0x01, 0x05, 0x00, 0x41, 0x01, 0x6a, 0x0b, /* i32.const 1; i32.add */
+  };
+  mod = NULL;
+  kafu_err rc = g_aot->load(invalid, sizeof invalid, "invalid.wasm", &mod, &err);
+  assert_int_equal(rc, KAFU_E_INPUT);
+  assert_null(mod);
+  if (getenv("AOT_TEST_VERBOSE")) fprintf(stderr, "invalid -> %s\n", err.msg);
+  assert_non_null(strstr(err.msg, "invalid.wasm: "));
+  assert_null(strstr(err.msg, "tmp-"));
 }
 
 /* A second load of the same module is a cache hit; a corrupt object is

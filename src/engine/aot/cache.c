@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine/aot/aot_int.h"
@@ -81,6 +82,24 @@ static void remove_workdir(const char *workdir) {
   rmdir(workdir);
 }
 
+/* Removes build directories left by processes that died mid-build: any
+ * tmp-* older than an hour (a live build takes seconds to minutes). */
+static void sweep_stale_builds(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return;
+  time_t now = time(NULL);
+  struct dirent *entry;
+  while ((entry = readdir(d))) {
+    if (strncmp(entry->d_name, "tmp-", 4) != 0) continue;
+    char path[KAFU_AOT_PATH_MAX];
+    struct stat st;
+    if (path_fmt(path, sizeof path, NULL, "%s/%s", dir, entry->d_name) == KAFU_OK &&
+        lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && now - st.st_mtime > 3600)
+      remove_workdir(path);
+  }
+  closedir(d);
+}
+
 /* Translates and compiles into workdir, then publishes sidecar and object. */
 static kafu_err build_entry(const kafu_aot_tools *tools, const kafu_wasm_module *m,
                             const uint8_t *bytes, size_t len, const char *label,
@@ -143,6 +162,7 @@ kafu_err kafu_aot_cache_get(const kafu_wasm_module *m, const uint8_t *bytes, siz
     if (entry_valid(so_path, sum_path)) goto found;
     kafu_log(KAFU_LOG_WARN, "aot", "%s: cache entry %s is corrupt; rebuilding", label, so_path);
   }
+  sweep_stale_builds(dir);
   if (!mkdtemp(workdir)) return kafu_fail(err, KAFU_E_IO, "aot: %s: %s", workdir, strerror(errno));
   rc = build_entry(tools, m, bytes, len, label, workdir, so_path, sum_path, err);
   remove_workdir(workdir);

@@ -469,9 +469,18 @@ kafu_err kafu_aot_translate(const kafu_aot_tools *tools, const kafu_wasm_module 
   rc = kafu_aot_run(argv, &output, &status, 0, NULL, NULL, err);
   if (rc) goto out;
   if (status != 0) {
+    /* "<workdir>/module.wasm:0000022: error: ..." -> "<label>: 0x22: error: ..." */
     char line[300];
-    first_line(output, line, sizeof line);
-    rc = kafu_fail(err, KAFU_E_INPUT, "%s: wasm2c rejected the module: %s", label, line);
+    const char *text = output;
+    size_t path_len = strlen(wasm_path);
+    if (!strncmp(text, wasm_path, path_len) && text[path_len] == ':') text += path_len + 1;
+    first_line(text, line, sizeof line);
+    char *end = NULL;
+    unsigned long offset = strtoul(line, &end, 16);
+    if (end && end != line && *end == ':')
+      rc = kafu_fail(err, KAFU_E_INPUT, "%s: at offset 0x%lx:%s", label, offset, end + 1);
+    else
+      rc = kafu_fail(err, KAFU_E_INPUT, "%s: wasm2c rejected the module: %s", label, line);
     goto out;
   }
   char memory_field[256];
