@@ -48,7 +48,8 @@ static void fill_heap(uint8_t *mem, size_t len) {
       memset(p, 0, PAGE);
     } else if (kind < 65) {
       uint32_t v = (uint32_t)next_rand() & 0xffff;
-      for (size_t i = 0; i < PAGE; i += 4, v += (uint32_t)(next_rand() & 7)) memcpy(p + i, &v, 4);
+      for (size_t i = 0; i < PAGE; i += 4, v += (uint32_t)(next_rand() & 7))
+        memcpy(p + i, &v, 4);
     } else if (kind < 80) {
       static const char words[] = "the quick brown fox jumps over the lazy dog kafu edge cloud ";
       for (size_t i = 0; i < PAGE; i++)
@@ -153,7 +154,8 @@ static void print_row(size_t heap_mb, const char *mode, const result *r) {
 }
 
 static int run_sizes(const size_t *sizes, size_t n_sizes, int reps, bool reuse) {
-  printf("| heap | mode | encode MB/s | decode MB/s | end-to-end MB/s | enc+dec ms | end-to-end MB/s by CPU time | size |\n");
+  printf("| heap | mode | encode MB/s | decode MB/s | end-to-end MB/s | enc+dec ms | end-to-end "
+         "MB/s by CPU time | size |\n");
   printf("|---|---|---|---|---|---|---|---|\n");
   for (size_t i = 0; i < n_sizes; i++) {
     size_t len = sizes[i] * MB;
@@ -179,8 +181,8 @@ static int run_sizes(const size_t *sizes, size_t n_sizes, int reps, bool reuse) 
     struct {
       const char *name;
       kafu_snapshot_opts *opts;
-    } modes[] = {{"full", &full}, {"full+zstd", &full_z}, {"delta 1%", &delta},
-                 {"delta 1%+zstd", &delta_z}};
+    } modes[] = {
+        {"full", &full}, {"full+zstd", &full_z}, {"delta 1%", &delta}, {"delta 1%+zstd", &delta_z}};
     kept k = {.memory = malloc(len), .memory_cap = len};
     if (!k.memory) return 1;
     memset(k.memory, 0xcc, len);
@@ -215,7 +217,8 @@ static int run_levels(size_t heap_mb, int reps) {
   if (!k.memory) return 1;
   memset(k.memory, 0xcc, len);
   printf("Full+zstd by level, reused buffers.\n\n");
-  printf("| heap | zstd level | encode MB/s | decode MB/s | end-to-end MB/s | enc+dec ms | end-to-end MB/s by CPU time | size |\n");
+  printf("| heap | zstd level | encode MB/s | decode MB/s | end-to-end MB/s | enc+dec ms | "
+         "end-to-end MB/s by CPU time | size |\n");
   printf("|---|---|---|---|---|---|---|---|\n");
   for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++) {
     kafu_snapshot_opts z = {.compress = true, .level = levels[i], .threads = zstd_threads};
@@ -255,8 +258,10 @@ int main(int argc, char **argv) {
       for (char *tok = strtok(argv[++i], ","); tok && n_sizes < 8; tok = strtok(NULL, ","))
         sizes[n_sizes++] = (size_t)strtoul(tok, NULL, 10);
     } else {
-      fprintf(stderr, "usage: bench_checkpoint [--sizes 1,16,64,256] [--reps N] [--fresh|--reused] [--levels]\n"
-                      "                       [--level L] [--threads N]\n");
+      fprintf(
+          stderr,
+          "usage: bench_checkpoint [--sizes 1,16,64,256] [--reps N] [--fresh|--reused] [--levels]\n"
+          "                       [--level L] [--threads N]\n");
       return 2;
     }
   }
@@ -266,8 +271,9 @@ int main(int argc, char **argv) {
          reps, zstd_level, KAFU_SNAPSHOT_DEFAULT_LEVEL, zstd_threads);
   if (levels) return run_levels(64, reps);
   if (fresh) {
-    printf("Fresh buffers: kafu_snapshot_encode into a new kafu_buf, kafu_snapshot_decode into new\n"
-           "memory; a delta decode hashes the baseline (SHA-256).\n\n");
+    printf(
+        "Fresh buffers: kafu_snapshot_encode into a new kafu_buf, kafu_snapshot_decode into new\n"
+        "memory; a delta decode hashes the baseline (SHA-256).\n\n");
     if (run_sizes(sizes, n_sizes, reps, false)) return 1;
     printf("\n");
   }

@@ -29,7 +29,9 @@ void kafu_snapshot_get_allocator(kafu_snapshot_alloc_fn *fn, void **ud) {
   if (ud) *ud = alloc_ud;
 }
 
-void *kafu_snap_alloc(size_t n) { return n ? alloc_fn(alloc_ud, NULL, 0, n) : NULL; }
+void *kafu_snap_alloc(size_t n) {
+  return n ? alloc_fn(alloc_ud, NULL, 0, n) : NULL;
+}
 
 void kafu_snap_free(void *p, size_t n) {
   if (p) alloc_fn(alloc_ud, p, n, 0);

@@ -44,18 +44,20 @@ kafu_err kafu_snap_compress(const uint8_t *mem, const uint8_t *bitmap, size_t n_
   }
   if (!ZSTD_isError(zr)) {
     ZSTD_inBuffer none = {NULL, 0, 0};
-    do zr = ZSTD_compressStream2(cctx, &dst, &none, ZSTD_e_end);
+    do
+      zr = ZSTD_compressStream2(cctx, &dst, &none, ZSTD_e_end);
     while (zr != 0 && !ZSTD_isError(zr));
   }
   if (ZSTD_isError(zr)) {
     /* zstd reports its own allocation failures as errors too */
-    rc = kafu_fail(err, ZSTD_getErrorCode(zr) == ZSTD_error_memory_allocation ? KAFU_E_NOMEM
-                                                                               : KAFU_E_INTERNAL,
-                   "snapshot: zstd compression failed: %s", ZSTD_getErrorName(zr));
+    rc = kafu_fail(
+        err, ZSTD_getErrorCode(zr) == ZSTD_error_memory_allocation ? KAFU_E_NOMEM : KAFU_E_INTERNAL,
+        "snapshot: zstd compression failed: %s", ZSTD_getErrorName(zr));
     out->len = len_at;
     goto out;
   }
-  for (int b = 0; b < 8; b++) out->data[len_at + b] = (uint8_t)((uint64_t)dst.pos >> (8 * b));
+  for (int b = 0; b < 8; b++)
+    out->data[len_at + b] = (uint8_t)((uint64_t)dst.pos >> (8 * b));
   out->len += dst.pos;
 out:
   ZSTD_freeCCtx(cctx);
@@ -66,13 +68,13 @@ out:
 static kafu_err zstd_fail(kafu_error *err, size_t zr, size_t frame_off) {
   if (ZSTD_getErrorCode(zr) == ZSTD_error_memory_allocation)
     return kafu_fail(err, KAFU_E_NOMEM, "snapshot: out of memory in zstd");
-  return kafu_fail(err, KAFU_E_INPUT, "snapshot: memory pages at offset 0x%zx: zstd: %s",
-                   frame_off, ZSTD_getErrorName(zr));
+  return kafu_fail(err, KAFU_E_INPUT, "snapshot: memory pages at offset 0x%zx: zstd: %s", frame_off,
+                   ZSTD_getErrorName(zr));
 }
 
 kafu_err kafu_snap_decompress(const uint8_t *frame, size_t frame_len, size_t frame_off,
-                              uint8_t *mem, const uint8_t *bitmap, size_t n_pages,
-                              size_t n_present, kafu_error *err) {
+                              uint8_t *mem, const uint8_t *bitmap, size_t n_pages, size_t n_present,
+                              kafu_error *err) {
   kafu_err rc = KAFU_OK;
   size_t raw_len = n_present * PAGE;
   unsigned long long declared = ZSTD_getFrameContentSize(frame, frame_len);
@@ -127,8 +129,7 @@ kafu_err kafu_snap_decompress(const uint8_t *frame, size_t frame_len, size_t fra
     }
     if (zr != 0 && src.pos == in_before) {
       rc = kafu_fail(err, KAFU_E_INPUT,
-                     "snapshot: compressed pages at offset 0x%zx: zstd frame truncated",
-                     frame_off);
+                     "snapshot: compressed pages at offset 0x%zx: zstd frame truncated", frame_off);
       goto out;
     }
   }

@@ -27,7 +27,9 @@ static uint64_t get_u64(const uint8_t *p) {
   return (uint64_t)get_u32(p) | ((uint64_t)get_u32(p + 4) << 32);
 }
 
-static uint16_t get_u16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static uint16_t get_u16(const uint8_t *p) {
+  return (uint16_t)(p[0] | (p[1] << 8));
+}
 
 static kafu_err truncated(kafu_error *err, size_t offset, const char *section) {
   return kafu_fail(err, KAFU_E_INPUT, "snapshot: truncated at offset 0x%zx (%s)", offset, section);
@@ -48,14 +50,15 @@ static kafu_err read_span(kafu_rd *r, size_t n, const uint8_t **p, const char *s
   size_t at = kafu_rd_offset(r);
   if (n > kafu_rd_left(r))
     return kafu_fail(err, KAFU_E_INPUT,
-                     "snapshot: %s at offset 0x%zx declares %zu bytes but only %zu remain",
-                     section, at, n, kafu_rd_left(r));
+                     "snapshot: %s at offset 0x%zx declares %zu bytes but only %zu remain", section,
+                     at, n, kafu_rd_left(r));
   *p = kafu_rd_bytes(r, n);
   return KAFU_OK;
 }
 
 static void short_hex(const uint8_t *digest, char out[17]) {
-  for (int i = 0; i < 8; i++) snprintf(out + 2 * i, 3, "%02x", digest[i]);
+  for (int i = 0; i < 8; i++)
+    snprintf(out + 2 * i, 3, "%02x", digest[i]);
 }
 
 static kafu_err parse_header(const uint8_t *bytes, size_t len, const uint8_t *expected_sha256,
@@ -63,7 +66,8 @@ static kafu_err parse_header(const uint8_t *bytes, size_t len, const uint8_t *ex
   size_t magic_have = len < SNAP_MAGIC_LEN ? len : SNAP_MAGIC_LEN;
   if (memcmp(bytes, SNAP_MAGIC, magic_have) != 0)
     return kafu_fail(err, KAFU_E_INPUT, "snapshot: bad magic (not a Kafu snapshot)");
-  if (len < SNAP_OFF_FLAGS) return truncated(err, len < SNAP_MAGIC_LEN ? len : SNAP_OFF_VERSION, "header");
+  if (len < SNAP_OFF_FLAGS)
+    return truncated(err, len < SNAP_MAGIC_LEN ? len : SNAP_OFF_VERSION, "header");
   uint16_t version = get_u16(bytes + SNAP_OFF_VERSION);
   if (version != KAFU_SNAPSHOT_VERSION)
     return kafu_fail(err, KAFU_E_INPUT,
@@ -213,8 +217,8 @@ static kafu_err fill_memory(const snap_view *v, const kafu_snapshot_decode_opts 
   }
   if (!zeroed) kafu_snap_zero_gaps(mem, v->bitmap, n_pages, keep / KAFU_SNAPSHOT_PAGE);
   if (v->flags & SNAP_FLAG_ZSTD)
-    return kafu_snap_decompress(v->payload, v->payload_len, v->payload_off, mem, v->bitmap,
-                                n_pages, v->n_present, err);
+    return kafu_snap_decompress(v->payload, v->payload_len, v->payload_off, mem, v->bitmap, n_pages,
+                                v->n_present, err);
   kafu_snap_scatter(mem, v->bitmap, n_pages, v->payload);
   return KAFU_OK;
 }
@@ -279,9 +283,8 @@ fail:
 kafu_err kafu_snapshot_decode(const uint8_t *bytes, size_t len, const uint8_t *expected_sha256,
                               const uint8_t *baseline, size_t baseline_len, kafu_snapshot *out,
                               kafu_error *err) {
-  kafu_snapshot_decode_opts o = {.expected_sha256 = expected_sha256,
-                                 .baseline = baseline,
-                                 .baseline_len = baseline_len};
+  kafu_snapshot_decode_opts o = {
+      .expected_sha256 = expected_sha256, .baseline = baseline, .baseline_len = baseline_len};
   return kafu_snapshot_decode_ex(bytes, len, &o, out, err);
 }
 

@@ -14,11 +14,13 @@ static void put_u16(uint8_t *p, uint16_t v) {
 }
 
 static void put_u32(uint8_t *p, uint32_t v) {
-  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+  for (int i = 0; i < 4; i++)
+    p[i] = (uint8_t)(v >> (8 * i));
 }
 
 static void put_u64(uint8_t *p, uint64_t v) {
-  for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+  for (int i = 0; i < 8; i++)
+    p[i] = (uint8_t)(v >> (8 * i));
 }
 
 /* Refuses what cannot be encoded; these are caller bugs, not bad input. */
@@ -44,8 +46,8 @@ static kafu_err check_args(const kafu_snapshot *s, const kafu_snapshot_opts *opt
   return KAFU_OK;
 }
 
-kafu_err kafu_snapshot_encode(const kafu_snapshot *s, const kafu_snapshot_opts *opts,
-                              kafu_buf *out, kafu_error *err) {
+kafu_err kafu_snapshot_encode(const kafu_snapshot *s, const kafu_snapshot_opts *opts, kafu_buf *out,
+                              kafu_error *err) {
   kafu_err rc = check_args(s, opts, err);
   if (rc) return rc;
   bool delta = opts && opts->baseline;
@@ -68,8 +70,8 @@ kafu_err kafu_snapshot_encode(const kafu_snapshot *s, const kafu_snapshot_opts *
     n_present = kafu_snap_map_full(s->memory, n_pages, bitmap);
   }
   size_t raw_len = n_present * PAGE;
-  size_t fixed_len = SNAP_HEADER_LEN + 4 + s->mig_stack_len + 8 + s->state_len + 4 +
-                     s->wasi_len + 4 + bitmap_len;
+  size_t fixed_len =
+      SNAP_HEADER_LEN + 4 + s->mig_stack_len + 8 + s->state_len + 4 + s->wasi_len + 4 + bitmap_len;
   size_t payload_max = compress ? 8 + ZSTD_compressBound(raw_len) : raw_len;
   if (!kafu_buf_reserve(out, fixed_len + payload_max + SNAP_TRAILER_LEN)) {
     rc = kafu_fail(err, KAFU_E_NOMEM, "snapshot: out of memory for a %zu-byte snapshot",
@@ -81,8 +83,8 @@ kafu_err kafu_snapshot_encode(const kafu_snapshot *s, const kafu_snapshot_opts *
   memset(h, 0, SNAP_HEADER_LEN);
   memcpy(h, SNAP_MAGIC, SNAP_MAGIC_LEN);
   put_u16(h + SNAP_OFF_VERSION, KAFU_SNAPSHOT_VERSION);
-  put_u16(h + SNAP_OFF_FLAGS, (uint16_t)((compress ? SNAP_FLAG_ZSTD : 0) |
-                                         (delta ? SNAP_FLAG_DELTA : 0)));
+  put_u16(h + SNAP_OFF_FLAGS,
+          (uint16_t)((compress ? SNAP_FLAG_ZSTD : 0) | (delta ? SNAP_FLAG_DELTA : 0)));
   memcpy(h + SNAP_OFF_MODULE, s->module_sha256, KAFU_SHA256_LEN);
   put_u64(h + SNAP_OFF_JOB, s->job_id);
   put_u64(h + SNAP_OFF_SEQ, s->seq);
@@ -104,8 +106,7 @@ kafu_err kafu_snapshot_encode(const kafu_snapshot *s, const kafu_snapshot_opts *
   kafu_buf_append(out, bitmap, bitmap_len);
 
   if (compress) {
-    rc = kafu_snap_compress(s->memory, bitmap, n_pages, n_present, level, opts->threads, out,
-                            err);
+    rc = kafu_snap_compress(s->memory, bitmap, n_pages, n_present, level, opts->threads, out, err);
     if (rc) goto out;
   } else {
     kafu_snap_gather(s->memory, bitmap, n_pages, out->data + out->len);

@@ -41,12 +41,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     baseline_len = (size_t)base_pages * KAFU_SNAPSHOT_WASM_PAGE;
     baseline = calloc(1, baseline_len ? baseline_len : 1);
     if (baseline) {
-      for (size_t i = 0; i < baseline_len; i += 4093) baseline[i] = (uint8_t)i;
+      for (size_t i = 0; i < baseline_len; i += 4093)
+        baseline[i] = (uint8_t)i;
       kafu_sha256(baseline, baseline_len, copy + SNAP_OFF_BASE_HASH);
     }
   }
   uint64_t sum = kafu_checksum64(copy, size - SNAP_TRAILER_LEN);
-  for (int i = 0; i < 8; i++) copy[size - 8 + i] = (uint8_t)(sum >> (8 * i));
+  for (int i = 0; i < 8; i++)
+    copy[size - 8 + i] = (uint8_t)(sum >> (8 * i));
   decode_once(copy, size, baseline, baseline_len);
   free(baseline);
   free(copy);

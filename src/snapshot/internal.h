@@ -68,7 +68,7 @@ kafu_err kafu_snap_compress(const uint8_t *mem, const uint8_t *bitmap, size_t n_
  * mem; refuses frames that are shorter, longer or followed by extra bytes.
  * frame_off is the frame's offset in the snapshot, for messages. */
 kafu_err kafu_snap_decompress(const uint8_t *frame, size_t frame_len, size_t frame_off,
-                              uint8_t *mem, const uint8_t *bitmap, size_t n_pages,
-                              size_t n_present, kafu_error *err);
+                              uint8_t *mem, const uint8_t *bitmap, size_t n_pages, size_t n_present,
+                              kafu_error *err);
 
 #endif

@@ -18,7 +18,8 @@ bool kafu_snap_page_is_zero(const uint8_t *page) {
     uint64_t w[32];
     memcpy(w, page + off, sizeof w);
     uint64_t acc = 0;
-    for (int i = 0; i < 32; i++) acc |= w[i];
+    for (int i = 0; i < 32; i++)
+      acc |= w[i];
     if (acc) return false;
   }
   return true;
@@ -60,7 +61,8 @@ size_t kafu_snap_map_delta(const uint8_t *mem, size_t n_pages, const uint8_t *ba
 
 size_t kafu_snap_count(const uint8_t *bitmap, size_t n_pages) {
   size_t n = 0;
-  for (size_t byte = 0; byte < n_pages / 8; byte++) n += (size_t)__builtin_popcount(bitmap[byte]);
+  for (size_t byte = 0; byte < n_pages / 8; byte++)
+    n += (size_t)__builtin_popcount(bitmap[byte]);
   return n;
 }
 
@@ -68,7 +70,8 @@ size_t kafu_snap_next_run(const uint8_t *bitmap, size_t n_pages, size_t from, si
   size_t i = from;
   while (i < n_pages) { /* skip unmarked pages, a byte at a time where possible */
     if ((i & 7) == 0)
-      while (i < n_pages && bitmap[i >> 3] == 0) i += 8;
+      while (i < n_pages && bitmap[i >> 3] == 0)
+        i += 8;
     if (i >= n_pages || bit_get(bitmap, i)) break;
     i++;
   }
@@ -79,7 +82,8 @@ size_t kafu_snap_next_run(const uint8_t *bitmap, size_t n_pages, size_t from, si
   size_t start = i;
   while (i < n_pages) {
     if ((i & 7) == 0)
-      while (i < n_pages && bitmap[i >> 3] == 0xff) i += 8;
+      while (i < n_pages && bitmap[i >> 3] == 0xff)
+        i += 8;
     if (i >= n_pages || !bit_get(bitmap, i)) break;
     i++;
   }

@@ -13,8 +13,8 @@
 #include "util/hash.h"
 
 #define KAFU_SNAPSHOT_VERSION 1
-#define KAFU_SNAPSHOT_PAGE 4096u          /* unit of zero elision and delta */
-#define KAFU_SNAPSHOT_WASM_PAGE 65536u    /* a Wasm memory page */
+#define KAFU_SNAPSHOT_PAGE 4096u           /* unit of zero elision and delta */
+#define KAFU_SNAPSHOT_WASM_PAGE 65536u     /* a Wasm memory page */
 #define KAFU_SNAPSHOT_MAX_MEM_PAGES 65536u /* 4 GiB, the wasm32 limit */
 /* zstd level used when opts->level is 0; chosen by bench/checkpoint. */
 #define KAFU_SNAPSHOT_DEFAULT_LEVEL 1
@@ -41,15 +41,15 @@ void kafu_snapshot_get_allocator(kafu_snapshot_alloc_fn *fn, void **ud);
 typedef struct kafu_snapshot {
   uint8_t module_sha256[KAFU_SHA256_LEN];
   uint64_t job_id;
-  uint64_t seq;          /* migration sequence number within the job */
-  uint8_t *mig_stack;    /* runtime-encoded migration stack (opaque here) */
+  uint64_t seq;       /* migration sequence number within the job */
+  uint8_t *mig_stack; /* runtime-encoded migration stack (opaque here) */
   size_t mig_stack_len;
-  uint32_t state_base;   /* state region address in memory */
-  uint8_t *state;        /* state region bytes */
+  uint32_t state_base; /* state region address in memory */
+  uint8_t *state;      /* state region bytes */
   uint32_t state_len;
-  uint8_t *wasi;         /* kafu_wasi_save bytes (opaque here) */
+  uint8_t *wasi; /* kafu_wasi_save bytes (opaque here) */
   size_t wasi_len;
-  uint8_t *memory;       /* full linear memory image, mem_pages * 64 KiB */
+  uint8_t *memory; /* full linear memory image, mem_pages * 64 KiB */
   uint32_t mem_pages;
 } kafu_snapshot;
 
@@ -73,8 +73,8 @@ typedef struct kafu_snapshot_opts {
  * trusts baseline_hash (kafu_sha256 of the baseline). On failure out->len is
  * unchanged. Errors: KAFU_E_NOMEM; KAFU_E_LIMIT for sizes the format cannot
  * hold; KAFU_E_INTERNAL for inconsistent arguments (a length without bytes). */
-kafu_err kafu_snapshot_encode(const kafu_snapshot *s, const kafu_snapshot_opts *opts,
-                              kafu_buf *out, kafu_error *err);
+kafu_err kafu_snapshot_encode(const kafu_snapshot *s, const kafu_snapshot_opts *opts, kafu_buf *out,
+                              kafu_error *err);
 
 /* Decodes bytes (borrowed) into out. If expected_sha256 is non-NULL, a module
  * hash mismatch is refused. A delta snapshot needs `baseline` (the image named
@@ -83,9 +83,9 @@ kafu_err kafu_snapshot_encode(const kafu_snapshot *s, const kafu_snapshot_opts *
  * specific message for truncation, bad magic/version, hash mismatch, oversize
  * counts and bad checksum; never reads out of bounds. KAFU_E_NOMEM when an
  * allocation fails. On any failure out is left empty (nothing to free). */
-kafu_err kafu_snapshot_decode(const uint8_t *bytes, size_t len,
-                              const uint8_t *expected_sha256, const uint8_t *baseline,
-                              size_t baseline_len, kafu_snapshot *out, kafu_error *err);
+kafu_err kafu_snapshot_decode(const uint8_t *bytes, size_t len, const uint8_t *expected_sha256,
+                              const uint8_t *baseline, size_t baseline_len, kafu_snapshot *out,
+                              kafu_error *err);
 
 /* Options for kafu_snapshot_decode_ex; zero-initialize, then set fields. */
 typedef struct kafu_snapshot_decode_opts {

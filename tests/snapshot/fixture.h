@@ -25,7 +25,8 @@ static inline uint64_t fx_next(void) { /* xorshift64* */
 }
 
 static inline void fx_fill_random(uint8_t *p, size_t n) {
-  for (size_t i = 0; i < n; i++) p[i] = (uint8_t)(fx_next() >> 56);
+  for (size_t i = 0; i < n; i++)
+    p[i] = (uint8_t)(fx_next() >> 56);
 }
 
 /* A memory image where roughly one 4 KiB page in `every` holds data; the
@@ -36,9 +37,11 @@ static inline uint8_t *fx_sparse_memory(uint32_t wasm_pages, unsigned every) {
   for (size_t pg = 0; pg < len / FX_PAGE; pg++) {
     if (fx_next() % every) continue;
     uint8_t *p = mem + pg * FX_PAGE;
-    if (pg & 1) fx_fill_random(p, FX_PAGE);
+    if (pg & 1)
+      fx_fill_random(p, FX_PAGE);
     else
-      for (size_t i = 0; i < FX_PAGE; i++) p[i] = (uint8_t)("kafu heap "[i % 10] + (pg & 3));
+      for (size_t i = 0; i < FX_PAGE; i++)
+        p[i] = (uint8_t)("kafu heap "[i % 10] + (pg & 3));
   }
   return mem;
 }
@@ -58,7 +61,8 @@ static uint8_t fx_wasi[5] = {'w', 'a', 's', 'i', '!'};
 static inline kafu_snapshot fx_snapshot(uint8_t *mem, uint32_t wasm_pages) {
   kafu_snapshot s;
   memset(&s, 0, sizeof s);
-  for (int i = 0; i < KAFU_SHA256_LEN; i++) s.module_sha256[i] = (uint8_t)(0x40 + i);
+  for (int i = 0; i < KAFU_SHA256_LEN; i++)
+    s.module_sha256[i] = (uint8_t)(0x40 + i);
   s.job_id = 0x1122334455667788ull;
   s.seq = 42;
   s.mig_stack = fx_mig;
@@ -76,11 +80,13 @@ static inline kafu_snapshot fx_snapshot(uint8_t *mem, uint32_t wasm_pages) {
 /* Recomputes the trailing checksum after a test edited the bytes. */
 static inline void fx_seal(uint8_t *bytes, size_t len) {
   uint64_t sum = kafu_checksum64(bytes, len - 8);
-  for (int i = 0; i < 8; i++) bytes[len - 8 + i] = (uint8_t)(sum >> (8 * i));
+  for (int i = 0; i < 8; i++)
+    bytes[len - 8 + i] = (uint8_t)(sum >> (8 * i));
 }
 
 static inline void fx_put_u32(uint8_t *p, uint32_t v) {
-  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+  for (int i = 0; i < 4; i++)
+    p[i] = (uint8_t)(v >> (8 * i));
 }
 
 #endif

@@ -22,7 +22,8 @@
 static kafu_buf encode_small(bool compress) {
   static uint8_t mem[2 * FX_WASM_PAGE];
   memset(mem, 0, sizeof mem);
-  for (size_t i = 0; i < 3 * FX_PAGE; i++) mem[FX_PAGE + i] = (uint8_t)(i * 7 + (i >> 9));
+  for (size_t i = 0; i < 3 * FX_PAGE; i++)
+    mem[FX_PAGE + i] = (uint8_t)(i * 7 + (i >> 9));
   mem[sizeof mem - 1] = 0x77;
   kafu_snapshot s = fx_snapshot(mem, 2);
   kafu_snapshot_opts opts = {.compress = compress};
@@ -60,7 +61,8 @@ static void test_accepts_the_fixture(void **state) {
     kafu_buf b = encode_small(z);
     kafu_snapshot got;
     kafu_error err = {0};
-    assert_int_equal(kafu_snapshot_decode(b.data, b.len, fx_module(), NULL, 0, &got, &err), KAFU_OK);
+    assert_int_equal(kafu_snapshot_decode(b.data, b.len, fx_module(), NULL, 0, &got, &err),
+                     KAFU_OK);
     assert_int_equal(got.mem_pages, 2);
     assert_int_equal(got.memory[2 * FX_WASM_PAGE - 1], 0x77);
     kafu_snapshot_free(&got);
@@ -146,7 +148,8 @@ static void test_lengths_beyond_input(void **state) {
   /* the compressed frame length runs past the input */
   b = encode_small(true);
   size_t frame_len_at = OFF_MAP + 4;
-  for (int i = 0; i < 8; i++) b.data[frame_len_at + i] = 0xee;
+  for (int i = 0; i < 8; i++)
+    b.data[frame_len_at + i] = 0xee;
   fx_seal(b.data, b.len);
   assert_has(refuse(b.data, b.len, NULL), "compressed pages at offset 0xa0 declare");
   kafu_buf_free(&b);
@@ -261,9 +264,11 @@ static void test_zstd_window_capped(void **state) {
   uint8_t *frame = malloc(cap);
   ZSTD_outBuffer o = {frame, cap, 0};
   ZSTD_inBuffer in = {b.data + payload_at, raw, 0}; /* the four carried pages */
-  while (in.pos < in.size) ZSTD_compressStream2(c, &o, &in, ZSTD_e_continue);
+  while (in.pos < in.size)
+    ZSTD_compressStream2(c, &o, &in, ZSTD_e_continue);
   ZSTD_inBuffer none = {NULL, 0, 0};
-  while (ZSTD_compressStream2(c, &o, &none, ZSTD_e_end) != 0) {}
+  while (ZSTD_compressStream2(c, &o, &none, ZSTD_e_end) != 0) {
+  }
   ZSTD_freeCCtx(c);
   kafu_buf forged = {0};
   kafu_buf_append(&forged, b.data, payload_at);

@@ -31,9 +31,9 @@ static size_t round_trip(const kafu_snapshot *s, const kafu_snapshot_opts *opts)
   kafu_error err = {0};
   assert_int_equal(kafu_snapshot_encode(s, opts, &out, &err), KAFU_OK);
   kafu_snapshot got;
-  kafu_err rc = kafu_snapshot_decode(out.data, out.len, s->module_sha256,
-                                     opts ? opts->baseline : NULL, opts ? opts->baseline_len : 0,
-                                     &got, &err);
+  kafu_err rc =
+      kafu_snapshot_decode(out.data, out.len, s->module_sha256, opts ? opts->baseline : NULL,
+                           opts ? opts->baseline_len : 0, &got, &err);
   if (rc) fail_msg("decode: %s", err.msg);
   assert_same(s, &got);
   kafu_snapshot_free(&got);
@@ -66,7 +66,8 @@ static void test_full_sparse_elides_zero_pages(void **state) {
   size_t present = 0;
   for (size_t pg = 0; pg < 8 * 16; pg++) {
     size_t i = 0;
-    while (i < FX_PAGE && mem[pg * FX_PAGE + i] == 0) i++;
+    while (i < FX_PAGE && mem[pg * FX_PAGE + i] == 0)
+      i++;
     present += i < FX_PAGE;
   }
   assert_true(present > 0 && present < 8 * 16);
@@ -155,11 +156,11 @@ static void test_delta_memory_grown(void **state) {
   uint8_t *base = fx_random_memory(base_pages);
   uint8_t *mem = calloc(1, (size_t)pages * FX_WASM_PAGE);
   memcpy(mem, base, (size_t)base_pages * FX_WASM_PAGE);
-  mem[10] ^= 1;                                           /* one dirty old page */
+  mem[10] ^= 1;                                                /* one dirty old page */
   fx_fill_random(mem + (size_t)6 * FX_WASM_PAGE, 3 * FX_PAGE); /* three new data pages */
   kafu_snapshot s = fx_snapshot(mem, pages);
-  kafu_snapshot_opts d = {.baseline = base, .baseline_len = (size_t)base_pages * FX_WASM_PAGE,
-                          .baseline_seq = 7};
+  kafu_snapshot_opts d = {
+      .baseline = base, .baseline_len = (size_t)base_pages * FX_WASM_PAGE, .baseline_seq = 7};
   kafu_sha256(base, d.baseline_len, d.baseline_hash);
   assert_int_equal(round_trip(&s, &d), overhead(pages) + 4 * FX_PAGE);
   d.compress = true;
@@ -285,10 +286,11 @@ static void test_delta_in_place(void **state) {
   uint8_t *base = fx_sparse_memory(base_pages, 2);
   uint8_t *mem = calloc(1, len);
   memcpy(mem, base, base_len);
-  for (size_t pg = 0; pg < len / FX_PAGE; pg += 7) mem[pg * FX_PAGE + 17] ^= 0x3c;
+  for (size_t pg = 0; pg < len / FX_PAGE; pg += 7)
+    mem[pg * FX_PAGE + 17] ^= 0x3c;
   kafu_snapshot s = fx_snapshot(mem, pages);
-  kafu_snapshot_opts eo = {.baseline = base, .baseline_len = base_len, .baseline_seq = 9,
-                           .compress = true};
+  kafu_snapshot_opts eo = {
+      .baseline = base, .baseline_len = base_len, .baseline_seq = 9, .compress = true};
   kafu_sha256(base, base_len, eo.baseline_hash);
   kafu_buf b = {0};
   kafu_error err = {0};
@@ -298,8 +300,10 @@ static void test_delta_in_place(void **state) {
   memset(d.buf, 0xcc, len);
   memcpy(d.buf, base, base_len);
   uint8_t wrong[KAFU_SHA256_LEN] = {0};
-  kafu_snapshot_decode_opts o = {.baseline = d.buf, .baseline_len = base_len,
-                                 .baseline_sha256 = wrong, .memory_for = give_memory,
+  kafu_snapshot_decode_opts o = {.baseline = d.buf,
+                                 .baseline_len = base_len,
+                                 .baseline_sha256 = wrong,
+                                 .memory_for = give_memory,
                                  .memory_ud = &d};
   kafu_snapshot got;
   assert_int_equal(kafu_snapshot_decode_ex(b.data, b.len, &o, &got, &err), KAFU_E_INPUT);
