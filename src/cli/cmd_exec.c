@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/cli.h"
 #include "runtime/runtime.h"
@@ -190,6 +191,12 @@ static kafu_decision exec_policy(void *ud, const kafu_point *pt) {
   return d;
 }
 
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 static int run(exec_opts *o) {
   kafu_error err = {0};
   int status = 1;
@@ -207,6 +214,26 @@ static int run(exec_opts *o) {
   kafu_engine_set_options(&eopts);
 
   if (kafu_file_read(o->wasm_path, &wasm, &wasm_len, &err)) goto fail;
+  if (o->migrate_every || o->restore_from) {
+    /* refuse before an engine spends seconds compiling */
+    kafu_meta meta;
+    bool found = false;
+    memset(&meta, 0, sizeof meta);
+    kafu_err rc = kafu_meta_read(wasm, wasm_len, &meta, &found, &err);
+    bool snapified = found && (meta.flags & KAFU_META_FLAG_SNAPIFIED);
+    kafu_meta_free(&meta);
+    if (rc) {
+      kafu_error_prefix(&err, o->wasm_path);
+      goto fail;
+    }
+    if (!snapified) {
+      kafu_fail(&err, KAFU_E_INPUT,
+                "%s: not a migratable module (no snapified kafu section); build it with kafu cc "
+                "or run kafu snapify",
+                o->wasm_path);
+      goto fail;
+    }
+  }
   if (o->restore_from && kafu_file_read(o->restore_from, &snap, &snap_len, &err)) goto fail;
 
   const char *argv[MAX_LIST + 1];
@@ -216,7 +243,8 @@ static int run(exec_opts *o) {
 
   size_t engine_idx = 0;
   uint64_t n_migrations = 0;
-  double capture_total = 0;
+  double capture_total = 0, restore_total = 0;
+  size_t snap_bytes_total = 0;
   for (;;) {
     const kafu_engine_ops *eng = kafu_engine_find(o->engines[engine_idx]);
     if (!progs[engine_idx] &&
@@ -240,10 +268,12 @@ static int run(exec_opts *o) {
     };
     if (kafu_job_new(&cfg, &job, &err)) goto fail;
     if (snap) {
+      double t0 = now_ms();
       if (kafu_job_restore(job, snap, snap_len, &err)) {
         kafu_error_prefix(&err, o->restore_from ? o->restore_from : "snapshot");
         goto fail;
       }
+      restore_total += now_ms() - t0;
       free(snap);
       snap = NULL;
       o->restore_from = NULL;
@@ -256,6 +286,7 @@ static int run(exec_opts *o) {
     /* A forced migration: the instance is spent; the snapshot is all we keep. */
     n_migrations++;
     capture_total += res.capture_ms;
+    snap_bytes_total += res.snapshot.len;
     snprintf(node, sizeof node, "%s", res.dst);
     kafu_job_free(job);
     job = NULL;
@@ -271,8 +302,10 @@ static int run(exec_opts *o) {
     engine_idx = (engine_idx + 1) % o->n_engines;
   }
   if (o->stats)
-    fprintf(stderr, "kafu exec: %llu forced migrations, capture %.3f ms total\n",
-            (unsigned long long)n_migrations, capture_total);
+    fprintf(stderr,
+            "kafu exec: %llu forced migrations, %zu snapshot bytes, capture %.3f ms, "
+            "restore %.3f ms (totals)\n",
+            (unsigned long long)n_migrations, snap_bytes_total, capture_total, restore_total);
   goto out;
 fail:
   status = kafu_cli_report("exec", &err);
