@@ -331,6 +331,31 @@ static void test_zstd_levels(void **state) {
   free(mem);
 }
 
+/* Encoding what the format cannot hold fails cleanly and leaves out as it was. */
+static void test_encode_refuses_bad_args(void **state) {
+  (void)state;
+  uint8_t page[FX_WASM_PAGE] = {1};
+  kafu_snapshot s = fx_snapshot(page, 1);
+  kafu_buf out = {0};
+  kafu_buf_append(&out, "x", 1);
+  kafu_error err = {0};
+  s.mem_pages = 65537;
+  assert_int_equal(kafu_snapshot_encode(&s, NULL, &out, &err), KAFU_E_LIMIT);
+  s.mem_pages = 1;
+  s.memory = NULL;
+  assert_int_equal(kafu_snapshot_encode(&s, NULL, &out, &err), KAFU_E_INTERNAL);
+  s.memory = page;
+  kafu_snapshot_opts d = {.baseline = page, .baseline_len = 100};
+  assert_int_equal(kafu_snapshot_encode(&s, &d, &out, &err), KAFU_E_INTERNAL);
+  assert_non_null(strstr(err.msg, "not a whole number of wasm pages"));
+  s.state_base = 0xfffffff8u;
+  assert_int_equal(kafu_snapshot_encode(&s, NULL, &out, &err), KAFU_E_INTERNAL);
+  assert_int_equal(out.len, 1);
+  assert_false(kafu_snapshot_is_delta(out.data, out.len, NULL, NULL));
+  assert_false(kafu_snapshot_is_delta(NULL, 0, NULL, NULL));
+  kafu_buf_free(&out);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_full_random),
@@ -344,6 +369,7 @@ int main(void) {
       cmocka_unit_test(test_decode_into_caller_memory),
       cmocka_unit_test(test_delta_in_place),
       cmocka_unit_test(test_zstd_levels),
+      cmocka_unit_test(test_encode_refuses_bad_args),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
