@@ -467,6 +467,30 @@ static void test_host_fault_is_not_a_trap(void **state) {
   assert_true(died_of_segv || asan_report);
 }
 
+static int host_plus100(void *env, kafu_engine_instance *inst, const kafu_slot *a, kafu_slot *r) {
+  r[0] = (uint32_t)a[0] + 100;
+  return 0;
+}
+static int host_seven(void *env, kafu_engine_instance *inst, const kafu_slot *a, kafu_slot *r) {
+  r[0] = 7;
+  return 0;
+}
+
+static void test_mangled_names(void **state) {
+  kafu_host_import imports[] = {
+      {"my-mod.x", "Z_weird name", 1, 1, {I32}, {I32}, host_plus100, NULL},
+      {"\xc3\xa9t\xc3\xa9", "Zz", 0, 1, {0}, {I32}, host_seven, NULL},
+  };
+  kafu_engine_module *mod = load("names");
+  kafu_engine_instance *inst = NULL;
+  kafu_error err = {0};
+  assert_int_equal(g_aot->instantiate(mod, imports, 2, &inst, &err), KAFU_OK);
+  assert_int_equal(call_ok(inst, "Z weird.ex/\xc3\xa9", 1, (kafu_slot)5), 105);
+  assert_int_equal(call_ok(inst, "q\"b\\c", 0), 7);
+  g_aot->instance_free(inst);
+  g_aot->module_free(mod);
+}
+
 static void test_bad_module(void **state) {
   static const uint8_t junk[] = {0, 'a', 's', 'm', 1, 0, 0, 0, 0x01, 0x05, 0xff};
   kafu_engine_module *mod = NULL;
@@ -748,6 +772,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_threads, setup_basic, teardown_basic),
       cmocka_unit_test(test_guard_page_bounds),
       cmocka_unit_test_setup_teardown(test_host_fault_is_not_a_trap, setup_basic, teardown_basic),
+      cmocka_unit_test(test_mangled_names),
       cmocka_unit_test(test_bad_module),
       cmocka_unit_test(test_cache_hit_and_corruption),
       cmocka_unit_test(test_concurrent_builds),
