@@ -112,6 +112,7 @@ kafu_err kafu_node_job_migrate(kafu_node_job *j, kafu_job_result *res, kafu_erro
   mig.u.migrate.context.data = ctx.data;
   mig.u.migrate.context.len = (uint32_t)ctx.len;
 
+  double t_send = kafu_node_now_ms();
   pthread_mutex_lock(&peer->lock);
   for (int attempt = 0; attempt < 2 && !committed; attempt++) {
     wire = 0;
@@ -132,7 +133,12 @@ kafu_err kafu_node_job_migrate(kafu_node_job *j, kafu_job_result *res, kafu_erro
     goto out;
   }
   rc = KAFU_OK;
-  double pause_ms = kafu_node_now_ms() - j->pol.decided_ms;
+  double t_commit = kafu_node_now_ms();
+  double pause_ms = t_commit - j->pol.decided_ms;
+  kafu_log(KAFU_LOG_DEBUG, d->self->name,
+           "job %016" PRIx64 ": pause %.3f ms = unwind+capture %.3f + MIGRATE..COMMIT %.3f "
+           "(destination restore %.3f)",
+           j->id, pause_ms, t_send - j->pol.decided_ms, t_commit - t_send, restore_us / 1e3);
   pthread_mutex_lock(&d->lock);
   d->migrations_out++;
   pthread_mutex_unlock(&d->lock);
