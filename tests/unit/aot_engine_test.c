@@ -334,6 +334,33 @@ static void test_deep_recursion(void **state) {
   kafu_engine_set_options(&saved);
 }
 
+static void *small_stack_main(void *arg) {
+  kafu_engine_instance *inst = arg;
+  kafu_slot a[1] = {50000000}, r[1] = {0};
+  kafu_error err = {0};
+  static int ok;
+  ok = kafu_instance_call(inst, "rec", a, 1, r, 1, &err) == KAFU_E_TRAP &&
+       strstr(err.msg, "call stack exhausted") != NULL;
+  a[0] = 500;
+  ok = ok && kafu_instance_call(inst, "rec", a, 1, r, 1, &err) == KAFU_OK && r[0] == 500;
+  return &ok;
+}
+
+/* On a thread with a small stack the C stack floor, not the depth limit,
+ * stops the recursion: still a clean trap. */
+static void test_small_thread_stack(void **state) {
+  fixture *fx = *state;
+  pthread_attr_t attr;
+  pthread_t thread;
+  void *result = NULL;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 512 * 1024);
+  assert_int_equal(pthread_create(&thread, &attr, small_stack_main, fx->inst), 0);
+  pthread_attr_destroy(&attr);
+  pthread_join(thread, &result);
+  assert_true(*(int *)result);
+}
+
 static void test_instances_are_separate(void **state) {
   fixture *fx = *state;
   kafu_engine_instance *second = NULL;
@@ -764,6 +791,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_reentrant_calls, setup_basic, teardown_basic),
       cmocka_unit_test_setup_teardown(test_memory, setup_basic, teardown_basic),
       cmocka_unit_test_setup_teardown(test_deep_recursion, setup_basic, teardown_basic),
+      cmocka_unit_test_setup_teardown(test_small_thread_stack, setup_basic, teardown_basic),
       cmocka_unit_test_setup_teardown(test_instances_are_separate, setup_basic, teardown_basic),
       cmocka_unit_test_setup_teardown(test_two_modules, setup_basic, teardown_basic),
       cmocka_unit_test_setup_teardown(test_import_errors, setup_basic, teardown_basic),

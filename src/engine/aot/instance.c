@@ -175,8 +175,11 @@ static uintptr_t stack_floor(void) {
     size_t size = 0;
     known = 1;
     if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-      if (pthread_attr_getstack(&attr, &addr, &size) == 0 && size > 2 * STACK_MARGIN)
-        floor_cached = (uintptr_t)addr + STACK_MARGIN;
+      if (pthread_attr_getstack(&attr, &addr, &size) == 0 && size > 0) {
+        /* Small thread stacks keep a quarter for the host instead. */
+        size_t margin = size / 4 < STACK_MARGIN ? size / 4 : STACK_MARGIN;
+        floor_cached = (uintptr_t)addr + margin;
+      }
       pthread_attr_destroy(&attr);
     }
   }
