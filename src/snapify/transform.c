@@ -324,6 +324,13 @@ static kafu_err find_state_region(ctx *c, const kafu_meta *in_meta) {
                        "%s: export '%s' is not a global initialized with an i32 constant",
                        c->label, KAFU_SNAPIFY_STATE_EXPORT);
     c->meta.state_base = (uint32_t)BinaryenConstGetValueI32(init);
+    /* the support library's array has the size kafu cc wrote; never exceed it */
+    if (c->opts->state_size && in_meta && in_meta->state_size &&
+        c->opts->state_size > in_meta->state_size)
+      return kafu_fail(c->err, KAFU_E_INPUT,
+                       "%s: the module reserves %u bytes for migration state (kafu cc "
+                       "--state-size); a state size of %u would overflow it",
+                       c->label, in_meta->state_size, c->opts->state_size);
   }
   uint64_t fixed = 8 + 8ull * c->meta.n_globals;
   if (c->meta.state_size <= fixed)

@@ -338,6 +338,13 @@ static void test_annotations_from_section(void **state) {
   expect_site(&m, 1, KAFU_SITE_OFFLOAD, "work", "cloud1");
   kafu_meta_free(&m);
 
+  /* the support library's region has the size kafu cc wrote: no larger state */
+  kafu_snapify_options bigger = {.state_size = 16384, .label = "r"};
+  kafu_buf out4 = {0};
+  assert_int_equal(kafu_snapify(in.bytes, in.len, &bigger, &out4, &err), KAFU_E_INPUT);
+  assert_non_null(strstr(err.msg, "reserves 8192 bytes"));
+  kafu_buf_free(&out4);
+
   /* the output carries exactly one kafu section and cannot be snapified twice */
   blob again = {out.data, out.len};
   kafu_buf out3;
