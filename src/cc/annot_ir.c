@@ -274,7 +274,10 @@ kafu_err kafu_cc_annot_from_ir(const char *ir, const char *src, kafu_cc_annots *
     rc = check_entry(&x, src, e, kind, fn, node, file, out, first, &duplicate, err);
     if (rc) goto out;
     if (duplicate) continue;
-    rc = kafu_cc_annots_add(out, KAFU_ANNOT_DEF, kind, e->target, node, file, e->line, err);
+    /* clang calls `int main(int, char **)` __main_argc_argv in IR; the
+     * linked module and the source both say main */
+    const char *target = strcmp(e->target, "__main_argc_argv") ? e->target : "main";
+    rc = kafu_cc_annots_add(out, KAFU_ANNOT_DEF, kind, target, node, file, e->line, err);
     if (rc) goto out;
   }
   goto out;
