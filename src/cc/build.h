@@ -38,6 +38,11 @@ kafu_err kafu_cc_link(kafu_cc_ctx *c, const char *linked);
  * snapify unless --no-snapify and writes `output` atomically. */
 kafu_err kafu_cc_finish(kafu_cc_ctx *c, const char *linked, const char *output);
 
+/* Writes a result to the user's path: atomically for a regular file (or a
+ * new one), straight through for a device or pipe such as /dev/null, which a
+ * rename would replace. Errors: KAFU_E_IO naming path. */
+kafu_err kafu_cc_write_output(const char *path, const void *data, size_t len, kafu_error *err);
+
 /* Appends the entries of every "kafu_annot" section of a wasm object or
  * module (borrowed bytes). Errors: KAFU_E_INPUT naming label. */
 kafu_err kafu_cc_annots_from_wasm(const uint8_t *wasm, size_t len, const char *label,

@@ -24,7 +24,7 @@ static kafu_err deliver_object(kafu_cc_ctx *c, const char *src, const char *obj)
   uint8_t *bytes = NULL;
   size_t len = 0;
   kafu_err rc = kafu_file_read(obj, &bytes, &len, c->err);
-  if (!rc) rc = kafu_file_write(out, bytes, len, c->err);
+  if (!rc) rc = kafu_cc_write_output(out, bytes, len, c->err);
   free(bytes);
   return rc;
 }

@@ -136,5 +136,22 @@ else
   fail "examples/basic: kafu cc failed"
 fi
 
+# Regression: -o naming a device or pipe (e.g. /dev/null) must write through
+# it, never rename a regular file over it. A FIFO stands in for the device.
+mkfifo out.fifo
+cat out.fifo > fifo.got &
+reader=$!
+if "$KAFU" cc app.c lib.c -o out.fifo; then
+  if [ -p out.fifo ]; then wait "$reader"; else kill "$reader"; fi
+  if [ -p out.fifo ] && [ "$(head -c 4 fifo.got | od -An -tx1 | tr -d ' ')" = 0061736d ]; then
+    ok "-o FIFO: written through, still a FIFO"
+  else
+    fail "-o FIFO: replaced or empty"
+  fi
+else
+  kill "$reader" 2> /dev/null
+  fail "-o FIFO: kafu cc failed"
+fi
+
 [ "$fails" = 0 ] && echo "all passed"
 exit $((fails > 0))
