@@ -169,6 +169,22 @@ static void test_delta_memory_grown(void **state) {
   free(base);
 }
 
+/* Wasm memory never shrinks, but the format allows a baseline bigger than
+ * memory: only its first mem_pages matter. */
+static void test_delta_memory_smaller_than_baseline(void **state) {
+  (void)state;
+  uint8_t *base = fx_random_memory(3);
+  uint8_t *mem = malloc(FX_WASM_PAGE);
+  memcpy(mem, base, FX_WASM_PAGE);
+  mem[FX_WASM_PAGE - 1] ^= 0x80;
+  kafu_snapshot s = fx_snapshot(mem, 1);
+  kafu_snapshot_opts d = {.baseline = base, .baseline_len = 3 * FX_WASM_PAGE};
+  kafu_sha256(base, d.baseline_len, d.baseline_hash);
+  assert_int_equal(round_trip(&s, &d), overhead(1) + FX_PAGE);
+  free(mem);
+  free(base);
+}
+
 static void expect_decode_error(const kafu_buf *b, const uint8_t *baseline, size_t baseline_len,
                                 const char *needle) {
   kafu_snapshot got;
@@ -364,6 +380,7 @@ int main(void) {
       cmocka_unit_test(test_encode_appends),
       cmocka_unit_test(test_delta_one_percent),
       cmocka_unit_test(test_delta_memory_grown),
+      cmocka_unit_test(test_delta_memory_smaller_than_baseline),
       cmocka_unit_test(test_delta_baseline_mismatch),
       cmocka_unit_test(test_regression_delta_empty_memory),
       cmocka_unit_test(test_decode_into_caller_memory),
