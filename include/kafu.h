@@ -50,7 +50,9 @@ const char *kafu_node(void);
 #define KAFU__OFFLOAD1(node) KAFU__ANNOTATE
 #define KAFU__OFFLOAD2(fn, node) KAFU__ANNOTATE
 
-static inline const char *kafu_node(void) { return "native"; }
+static inline const char *kafu_node(void) {
+  return "native";
+}
 
 #endif
 

@@ -15,8 +15,8 @@ _Static_assert(KAFU_STATE_SIZE % 16 == 0, "KAFU_STATE_SIZE must be a multiple of
 __attribute__((used, aligned(16))) char kafu_state_region[KAFU_STATE_SIZE];
 
 /* kafu.node_name(buf, cap) -> len: the host writes the node name (no NUL). */
-__attribute__((import_module("kafu"), import_name("node_name"))) int kafu__import_node_name(
-    char *buf, int cap);
+__attribute__((import_module("kafu"), import_name("node_name"))) int
+kafu__import_node_name(char *buf, int cap);
 
 #define KAFU_NODE_NAME_MAX 128
 

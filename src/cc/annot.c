@@ -49,8 +49,8 @@ static void copy_trunc(char *dst, size_t cap, const char *src, size_t len) {
   dst[len] = '\0';
 }
 
-int kafu_cc_annot_split(const char *text, kafu_site_kind *kind, char *fn, size_t fn_cap,
-                        char *node, size_t node_cap) {
+int kafu_cc_annot_split(const char *text, kafu_site_kind *kind, char *fn, size_t fn_cap, char *node,
+                        size_t node_cap) {
   const char *p;
   if (!strncmp(text, "kafu_dest", 9)) {
     *kind = KAFU_SITE_DEST;
@@ -112,8 +112,8 @@ kafu_err kafu_cc_annot_decode(const uint8_t *payload, size_t len, const char *la
   while (kafu_rd_left(&r) > 0) {
     const uint8_t *magic = kafu_rd_bytes(&r, 4);
     if (!magic || memcmp(magic, "KAFA", 4) != 0)
-      return kafu_fail(err, KAFU_E_INPUT, "%s: kafu_annot section: bad magic at offset %zu",
-                       label, kafu_rd_offset(&r));
+      return kafu_fail(err, KAFU_E_INPUT, "%s: kafu_annot section: bad magic at offset %zu", label,
+                       kafu_rd_offset(&r));
     uint32_t count = kafu_rd_u32le(&r);
     for (uint32_t i = 0; i < count && !r.bad; i++) {
       uint8_t state = kafu_rd_u8(&r), kind = kafu_rd_u8(&r);
@@ -128,7 +128,8 @@ kafu_err kafu_cc_annot_decode(const uint8_t *payload, size_t len, const char *la
       }
       if (state < KAFU_ANNOT_DEF || state > KAFU_ANNOT_DROPPED || kind < KAFU_SITE_DEST ||
           kind > KAFU_SITE_OFFLOAD) {
-        rc = kafu_fail(err, KAFU_E_INPUT, "%s: kafu_annot section: bad entry for '%s'", label, func);
+        rc =
+            kafu_fail(err, KAFU_E_INPUT, "%s: kafu_annot section: bad entry for '%s'", label, func);
         goto out;
       }
       rc = kafu_cc_annots_add(out, (kafu_cc_annot_state)state, (kafu_site_kind)kind, func, node,

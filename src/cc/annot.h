@@ -43,8 +43,8 @@ kafu_err kafu_cc_annots_add(kafu_cc_annots *list, kafu_cc_annot_state state, kaf
  * Kafu annotation (other annotate() users), 1 when it is: *kind set, node and
  * the optional fn name (empty if absent) copied into the caller's buffers
  * (truncated to their size). */
-int kafu_cc_annot_split(const char *text, kafu_site_kind *kind, char *fn, size_t fn_cap,
-                        char *node, size_t node_cap);
+int kafu_cc_annot_split(const char *text, kafu_site_kind *kind, char *fn, size_t fn_cap, char *node,
+                        size_t node_cap);
 
 /* Reads the Kafu annotations of one translation unit from clang's textual
  * LLVM IR (LLVM 14 typed pointers or opaque `ptr`; quoted @"names").

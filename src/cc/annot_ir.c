@@ -69,7 +69,8 @@ static const char *skip_group(const char *p) {
   for (; *p; p++) {
     if (*p == '"') {
       p++;
-      while (*p && *p != '"') p++;
+      while (*p && *p != '"')
+        p++;
       if (!*p) return NULL;
     } else if (*p == '[' || *p == '{' || *p == '(' || *p == '<') {
       depth++;
@@ -81,7 +82,8 @@ static const char *skip_group(const char *p) {
 }
 
 static const char *skip_space(const char *p) {
-  while (*p == ' ' || *p == '\t') p++;
+  while (*p == ' ' || *p == '\t')
+    p++;
   return p;
 }
 
@@ -124,8 +126,10 @@ static void index_add(ir_index *x, bool func, const char *name, const char *line
 }
 
 static void index_free(ir_index *x) {
-  for (size_t i = 0; i < x->n_globals; i++) free(x->globals[i].name);
-  for (size_t i = 0; i < x->n_funcs; i++) free(x->funcs[i].name);
+  for (size_t i = 0; i < x->n_globals; i++)
+    free(x->globals[i].name);
+  for (size_t i = 0; i < x->n_funcs; i++)
+    free(x->funcs[i].name);
   free(x->globals);
   free(x->funcs);
 }
@@ -181,7 +185,8 @@ static bool parse_entry(const char *p, const char *end, raw_entry *e) {
   for (const char *q = p + 1; q < end - 1; q++) {
     if (*q == '"') {
       q++;
-      while (q < end && *q != '"') q++;
+      while (q < end && *q != '"')
+        q++;
     } else if (strchr("[{(<", *q)) {
       depth++;
     } else if (strchr("]})>", *q)) {
@@ -204,9 +209,8 @@ static bool parse_entry(const char *p, const char *end, raw_entry *e) {
 
 /* Checks one Kafu entry against the IR and the entries already found. */
 static kafu_err check_entry(const ir_index *x, const char *src, const raw_entry *e,
-                            kafu_site_kind kind, const char *fn, const char *node,
-                            const char *file, kafu_cc_annots *out, size_t first,
-                            bool *duplicate, kafu_error *err) {
+                            kafu_site_kind kind, const char *fn, const char *node, const char *file,
+                            kafu_cc_annots *out, size_t first, bool *duplicate, kafu_error *err) {
   *duplicate = false;
   if (!index_find(x, true, e->target))
     return kafu_fail(err, KAFU_E_INPUT, "%s:%u: %s on '%s', which is not a function definition",
@@ -232,7 +236,9 @@ static kafu_err check_entry(const ir_index *x, const char *src, const raw_entry 
 kafu_err kafu_cc_annot_from_ir(const char *ir, const char *src, kafu_cc_annots *out,
                                kafu_error *err) {
   static const char table_name[] = "@llvm.global.annotations = ";
-  const char *line = !strncmp(ir, table_name, strlen(table_name)) ? ir : strstr(ir, "\n@llvm.global.annotations = ");
+  const char *line = !strncmp(ir, table_name, strlen(table_name))
+                         ? ir
+                         : strstr(ir, "\n@llvm.global.annotations = ");
   if (!line) return KAFU_OK; /* no annotations at all */
   if (*line == '\n') line++;
   size_t first = out->n;
@@ -282,8 +288,7 @@ kafu_err kafu_cc_annot_from_ir(const char *ir, const char *src, kafu_cc_annots *
   }
   goto out;
 malformed:
-  rc = kafu_fail(err, KAFU_E_INPUT, "%s: cannot parse @llvm.global.annotations in clang's IR",
-                 src);
+  rc = kafu_fail(err, KAFU_E_INPUT, "%s: cannot parse @llvm.global.annotations in clang's IR", src);
 out:
   index_free(&x);
   free(e);

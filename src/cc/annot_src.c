@@ -23,8 +23,12 @@ static const char *macro_name(kafu_site_kind kind) {
   return kind == KAFU_SITE_DEST ? "KAFU_DEST" : "KAFU_MAY_OFFLOAD";
 }
 
-static bool is_ident_start(int c) { return isalpha(c) || c == '_' || c == '$'; }
-static bool is_ident_char(int c) { return isalnum(c) || c == '_' || c == '$'; }
+static bool is_ident_start(int c) {
+  return isalpha(c) || c == '_' || c == '$';
+}
+static bool is_ident_char(int c) {
+  return isalnum(c) || c == '_' || c == '$';
+}
 
 /* Skips a string or character literal starting at p (the quote). */
 static const char *skip_literal(const char *p) {
@@ -39,10 +43,12 @@ static const char *skip_literal(const char *p) {
 /* Skips whitespace and line-marker lines ("# 12 "file""). */
 static const char *skip_blank(const char *p) {
   for (;;) {
-    while (*p == ' ' || *p == '\t' || *p == '\r') p++;
+    while (*p == ' ' || *p == '\t' || *p == '\r')
+      p++;
     if (*p == '\n') {
       p++;
-      while (*p == ' ' || *p == '\t') p++;
+      while (*p == ' ' || *p == '\t')
+        p++;
       if (*p == '#') {
         const char *nl = strchr(p, '\n');
         p = nl ? nl : p + strlen(p);
@@ -87,8 +93,9 @@ static const char *read_strings(const char *p, char *out, size_t cap) {
 }
 
 static bool is_attribute_keyword(const char *id, size_t len) {
-  static const char *const words[] = {"__attribute__", "__attribute", "__declspec", "__asm__",
-                                      "__asm", "asm", "_Alignas", "__extension__"};
+  static const char *const words[] = {"__attribute__", "__attribute",  "__declspec",
+                                      "__asm__",       "__asm",        "asm",
+                                      "_Alignas",      "__extension__"};
   for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
     if (strlen(words[i]) == len && !memcmp(words[i], id, len)) return true;
   return false;
@@ -127,7 +134,8 @@ static void scan_declaration(const char *p, decl_info *out) {
     if (!c) return;
     if (is_ident_start(c)) {
       const char *id = p;
-      while (is_ident_char((unsigned char)*p)) p++;
+      while (is_ident_char((unsigned char)*p))
+        p++;
       size_t len = (size_t)(p - id);
       if (is_attribute_keyword(id, len)) {
         p = skip_blank(p);
@@ -218,10 +226,12 @@ static kafu_err handle_hit(const char *hit, const char *file, uint32_t line,
 /* Parses a line marker `# N "file" ...` at p into *line and file. */
 static void parse_marker(const char *p, uint32_t *line, char *file, size_t cap) {
   p++;
-  while (*p == ' ') p++;
+  while (*p == ' ')
+    p++;
   if (!isdigit((unsigned char)*p)) return;
   unsigned long n = strtoul(p, (char **)&p, 10);
-  while (*p == ' ') p++;
+  while (*p == ' ')
+    p++;
   if (*p != '"') return;
   read_strings(p, file, cap);
   *line = (uint32_t)n;
@@ -235,7 +245,8 @@ static void advance_lines(const char **p, const char *target, uint32_t *line, ch
     const char *nl = strchr(*p, '\n');
     if (!nl || nl >= target) return;
     const char *q = *p;
-    while (*q == ' ' || *q == '\t') q++;
+    while (*q == ' ' || *q == '\t')
+      q++;
     if (*q == '#')
       parse_marker(q, line, file, cap); /* the marker names the line that follows */
     else
@@ -253,7 +264,8 @@ kafu_err kafu_cc_annot_from_source(const char *pre, const char *src, const kafu_
   const char *line_start = pre;
   for (const char *hit = pre; (hit = strstr(hit, needle)); hit++) {
     const char *after = hit + strlen(needle);
-    while (*after == ' ') after++;
+    while (*after == ' ')
+      after++;
     if (strncmp(after, "\"kafu_", 6) != 0) continue;
     advance_lines(&line_start, hit, &line, file, sizeof file);
     kafu_err rc = handle_hit(hit, file, line, ir_found, out, err);

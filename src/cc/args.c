@@ -9,25 +9,24 @@
 #define STATE_SIZE_MAX (1024u * 1024u * 1024u)
 
 void kafu_cc_usage(FILE *out) {
-  fprintf(out,
-          "usage: kafu cc [clang flags] file.c|file.o|file.a|-lNAME... [-c] [-o out]\n"
-          "               [--no-snapify] [--state-size N] [--policy kafu|always] [-v]\n"
-          "\n"
-          "Compiles annotated C (include/kafu.h) to a migratable wasm32-wasi module:\n"
-          "clang-14 --target=wasm32-wasi --sysroot=/usr, the Kafu support library,\n"
-          "the `kafu` custom section with the annotated sites, then snapify.\n"
-          "\n"
-          "clang flags passed on: -O* -g* -I -D -U -include -isystem -std= -W* -f* -m*\n"
-          "                       -L -l -Wl,* -Xlinker\n"
-          "  -c                  compile only; objects carry their annotations\n"
-          "  -o FILE             output (default a.out.wasm, or NAME.o with -c)\n"
-          "  --no-snapify        stop after writing the kafu section\n"
-          "  --state-size N      bytes reserved for migration state (default 65536,\n"
-          "                      multiple of 16; K and M suffixes accepted)\n"
-          "  --policy kafu|always  snapify policy (default kafu)\n"
-          "  -v                  print every command run\n"
-          "\n"
-          "Exit status: 0 on success, 2 for bad input, clang's status when clang fails.\n");
+  fprintf(out, "usage: kafu cc [clang flags] file.c|file.o|file.a|-lNAME... [-c] [-o out]\n"
+               "               [--no-snapify] [--state-size N] [--policy kafu|always] [-v]\n"
+               "\n"
+               "Compiles annotated C (include/kafu.h) to a migratable wasm32-wasi module:\n"
+               "clang-14 --target=wasm32-wasi --sysroot=/usr, the Kafu support library,\n"
+               "the `kafu` custom section with the annotated sites, then snapify.\n"
+               "\n"
+               "clang flags passed on: -O* -g* -I -D -U -include -isystem -std= -W* -f* -m*\n"
+               "                       -L -l -Wl,* -Xlinker\n"
+               "  -c                  compile only; objects carry their annotations\n"
+               "  -o FILE             output (default a.out.wasm, or NAME.o with -c)\n"
+               "  --no-snapify        stop after writing the kafu section\n"
+               "  --state-size N      bytes reserved for migration state (default 65536,\n"
+               "                      multiple of 16; K and M suffixes accepted)\n"
+               "  --policy kafu|always  snapify policy (default kafu)\n"
+               "  -v                  print every command run\n"
+               "\n"
+               "Exit status: 0 on success, 2 for bad input, clang's status when clang fails.\n");
 }
 
 void kafu_cc_options_free(kafu_cc_options *o) {
@@ -106,11 +105,10 @@ static const char *long_value(int argc, char **argv, int *i, const char *name, b
 /* Flags whose value may be the next argument (-I dir) or attached (-Idir). */
 static const char *const joined_or_separate[] = {"-I", "-D", "-U", "-L", "-o"};
 /* Flags whose value is always the next argument. */
-static const char *const separate_compile[] = {"-include", "-isystem", "-iquote", "-idirafter",
-                                               "-imacros",  "-MF",      "-MT",     "-MQ",
-                                               "-Xclang"};
-static const char *const rejected[] = {"--target", "-target", "--sysroot", "-S", "-E",
-                                       "-emit-llvm", "-flto", "-x", "-shared", "-M", "-MM"};
+static const char *const separate_compile[] = {
+    "-include", "-isystem", "-iquote", "-idirafter", "-imacros", "-MF", "-MT", "-MQ", "-Xclang"};
+static const char *const rejected[] = {"--target", "-target", "--sysroot", "-S", "-E", "-emit-llvm",
+                                       "-flto",    "-x",      "-shared",   "-M", "-MM"};
 
 static kafu_err parse_flag(int argc, char **argv, int *i, kafu_cc_options *o, kafu_error *err) {
   const char *arg = argv[*i];

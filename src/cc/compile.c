@@ -125,4 +125,3 @@ out:
   kafu_cc_annots_free(&list);
   return rc;
 }
-

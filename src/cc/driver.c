@@ -65,7 +65,8 @@ kafu_err kafu_cc_build(const kafu_cc_options *o, int *tool_status, kafu_error *e
   rc = kafu_cc_finish(&c, linked, o->output ? o->output : "a.out.wasm");
 out:
   if (c.objects)
-    for (size_t i = 0; i < o->inputs.n; i++) free(c.objects[i]);
+    for (size_t i = 0; i < o->inputs.n; i++)
+      free(c.objects[i]);
   free(c.objects);
   kafu_cc_tmpdir_remove(c.tmp);
   kafu_cc_signals_restore(); /* re-raises a signal that stopped the build */

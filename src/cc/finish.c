@@ -75,9 +75,9 @@ static kafu_err make_sites(kafu_cc_ctx *c, const kafu_cc_annots *all, const kafu
                        a->file, a->line, a->func);
     if (a->state != KAFU_ANNOT_DEF) continue;
     if (strcmp(def->node, a->node) != 0)
-      return kafu_fail(c->err, KAFU_E_INPUT, "%s:%u: '%s' has %s(\"%s\") here and (\"%s\") at %s:%u",
-                       a->file, a->line, a->func, macro_name(a->kind), a->node, def->node,
-                       def->file, def->line);
+      return kafu_fail(c->err, KAFU_E_INPUT,
+                       "%s:%u: '%s' has %s(\"%s\") here and (\"%s\") at %s:%u", a->file, a->line,
+                       a->func, macro_name(a->kind), a->node, def->node, def->file, def->line);
     if (def != a) continue; /* the same function seen from another object */
     if (kafu_meta_add_site(meta, a->kind, name, a->node, a->file, a->line) < 0)
       return kafu_fail(c->err, KAFU_E_NOMEM, "out of memory");

@@ -21,7 +21,9 @@ static const int caught_signals[] = {SIGINT, SIGTERM, SIGHUP};
 static struct sigaction saved_actions[N_CAUGHT];
 static volatile sig_atomic_t pending_signal;
 
-static void on_signal(int sig) { pending_signal = sig; }
+static void on_signal(int sig) {
+  pending_signal = sig;
+}
 
 void kafu_cc_signals_catch(void) {
   struct sigaction sa;
@@ -29,13 +31,17 @@ void kafu_cc_signals_catch(void) {
   sa.sa_handler = on_signal; /* no SA_RESTART: waitpid returns EINTR */
   sigemptyset(&sa.sa_mask);
   pending_signal = 0;
-  for (size_t i = 0; i < N_CAUGHT; i++) sigaction(caught_signals[i], &sa, &saved_actions[i]);
+  for (size_t i = 0; i < N_CAUGHT; i++)
+    sigaction(caught_signals[i], &sa, &saved_actions[i]);
 }
 
-int kafu_cc_signal_pending(void) { return pending_signal; }
+int kafu_cc_signal_pending(void) {
+  return pending_signal;
+}
 
 void kafu_cc_signals_restore(void) {
-  for (size_t i = 0; i < N_CAUGHT; i++) sigaction(caught_signals[i], &saved_actions[i], NULL);
+  for (size_t i = 0; i < N_CAUGHT; i++)
+    sigaction(caught_signals[i], &saved_actions[i], NULL);
   if (pending_signal) {
     int sig = pending_signal;
     pending_signal = 0;
@@ -79,7 +85,8 @@ void kafu_cc_argv_pushf(kafu_cc_argv *a, const char *fmt, ...) {
 }
 
 void kafu_cc_argv_free(kafu_cc_argv *a) {
-  for (size_t i = 0; i < a->n; i++) free(a->v[i]);
+  for (size_t i = 0; i < a->n; i++)
+    free(a->v[i]);
   free(a->v);
   memset(a, 0, sizeof *a);
 }
@@ -97,7 +104,8 @@ static void print_command(const kafu_cc_argv *a) {
 kafu_err kafu_cc_spawn(const kafu_cc_argv *a, const char *stdout_path, const char *stderr_path,
                        bool verbose, int *status, kafu_error *err) {
   if (a->failed || !a->n) return kafu_fail(err, KAFU_E_NOMEM, "out of memory building a command");
-  if (pending_signal) return kafu_fail(err, KAFU_E_IO, "interrupted by signal %d", (int)pending_signal);
+  if (pending_signal)
+    return kafu_fail(err, KAFU_E_IO, "interrupted by signal %d", (int)pending_signal);
   if (verbose) print_command(a);
   fflush(stdout);
   fflush(stderr);
@@ -114,13 +122,15 @@ kafu_err kafu_cc_spawn(const kafu_cc_argv *a, const char *stdout_path, const cha
   int wstatus;
   bool stopped = false;
   while (waitpid(pid, &wstatus, 0) < 0) {
-    if (errno != EINTR) return kafu_fail(err, KAFU_E_IO, "waiting for %s: %s", a->v[0], strerror(errno));
+    if (errno != EINTR)
+      return kafu_fail(err, KAFU_E_IO, "waiting for %s: %s", a->v[0], strerror(errno));
     if (pending_signal && !stopped) {
       kill(pid, SIGTERM);
       stopped = true;
     }
   }
-  if (pending_signal) return kafu_fail(err, KAFU_E_IO, "interrupted by signal %d", (int)pending_signal);
+  if (pending_signal)
+    return kafu_fail(err, KAFU_E_IO, "interrupted by signal %d", (int)pending_signal);
   if (WIFEXITED(wstatus))
     *status = WEXITSTATUS(wstatus);
   else if (WIFSIGNALED(wstatus))
@@ -135,7 +145,8 @@ kafu_err kafu_cc_tmpdir_create(char *out, size_t cap, kafu_error *err) {
   if (!base || !*base) base = "/tmp";
   int n = snprintf(out, cap, "%s/kafu-cc-XXXXXX", base);
   if (n < 0 || (size_t)n >= cap) return kafu_fail(err, KAFU_E_INPUT, "TMPDIR too long: %s", base);
-  if (!mkdtemp(out)) return kafu_fail(err, KAFU_E_IO, "%s: cannot create: %s", out, strerror(errno));
+  if (!mkdtemp(out))
+    return kafu_fail(err, KAFU_E_IO, "%s: cannot create: %s", out, strerror(errno));
   return KAFU_OK;
 }
 

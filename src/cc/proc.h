@@ -16,7 +16,8 @@ typedef struct kafu_cc_argv {
 } kafu_cc_argv;
 
 void kafu_cc_argv_push(kafu_cc_argv *a, const char *arg);
-void kafu_cc_argv_pushf(kafu_cc_argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void kafu_cc_argv_pushf(kafu_cc_argv *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 void kafu_cc_argv_free(kafu_cc_argv *a);
 
 /* Runs a->v[0] (looked up in PATH) and waits for it. stdout goes to

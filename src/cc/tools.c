@@ -20,7 +20,8 @@ void kafu_cc_clang_base(kafu_cc_argv *a) {
 }
 
 void kafu_cc_argv_append(kafu_cc_argv *a, const kafu_cc_argv *from) {
-  for (size_t i = 0; i < from->n; i++) kafu_cc_argv_push(a, from->v[i]);
+  for (size_t i = 0; i < from->n; i++)
+    kafu_cc_argv_push(a, from->v[i]);
 }
 
 void kafu_cc_show_file(const char *path) {
@@ -28,7 +29,8 @@ void kafu_cc_show_file(const char *path) {
   if (!f) return;
   char chunk[4096];
   size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) fwrite(chunk, 1, n, stderr);
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+    fwrite(chunk, 1, n, stderr);
   fclose(f);
 }
 

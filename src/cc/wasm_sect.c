@@ -102,7 +102,8 @@ static uint32_t imported_globals(const uint8_t *wasm, const kafu_cc_sections *s,
   kafu_rd r = kafu_rd_init(wasm + sec->payload, sec->payload_len);
   uint64_t count = kafu_rd_uleb(&r, 32);
   for (uint64_t i = 0; i < count && !r.bad; i++) {
-    for (int j = 0; j < 2; j++) kafu_rd_bytes(&r, (size_t)kafu_rd_uleb(&r, 32));
+    for (int j = 0; j < 2; j++)
+      kafu_rd_bytes(&r, (size_t)kafu_rd_uleb(&r, 32));
     uint8_t kind = kafu_rd_u8(&r);
     switch (kind) {
     case 0: kafu_rd_uleb(&r, 32); break; /* func: type index */

@@ -13,8 +13,8 @@
 
 typedef struct kafu_cc_section {
   uint8_t id;
-  char name[256];          /* custom sections only ("" otherwise; longer names truncated) */
-  size_t offset, size;     /* the whole section, header included, within the module */
+  char name[256];              /* custom sections only ("" otherwise; longer names truncated) */
+  size_t offset, size;         /* the whole section, header included, within the module */
   size_t payload, payload_len; /* the contents (after the name for custom sections) */
 } kafu_cc_section;
 

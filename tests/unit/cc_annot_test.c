@@ -95,8 +95,7 @@ static void test_ir_without_annotations(void **state) {
   (void)state;
   kafu_cc_annots list = {0};
   kafu_error err = {0};
-  assert_int_equal(kafu_cc_annot_from_ir("define i32 @main() {\n}\n", "m.c", &list, &err),
-                   KAFU_OK);
+  assert_int_equal(kafu_cc_annot_from_ir("define i32 @main() {\n}\n", "m.c", &list, &err), KAFU_OK);
   assert_int_equal(list.n, 0);
 }
 
@@ -187,8 +186,8 @@ static void test_source_scan(void **state) {
 
 static kafu_err scan_one(const char *decl, kafu_error *err) {
   char pre[1024];
-  snprintf(pre, sizeof pre, "# 7 \"v.c\"\n__attribute__((annotate(\"kafu_dest:\" \"e1\"), noinline)) %s\n",
-           decl);
+  snprintf(pre, sizeof pre,
+           "# 7 \"v.c\"\n__attribute__((annotate(\"kafu_dest:\" \"e1\"), noinline)) %s\n", decl);
   kafu_cc_annots ir = {0}, out = {0};
   kafu_err rc = kafu_cc_annot_from_source(pre, "v.c", &ir, &out, err);
   kafu_cc_annots_free(&out);
@@ -212,7 +211,8 @@ static void test_split(void **state) {
   (void)state;
   kafu_site_kind kind;
   char fn[16], node[16];
-  assert_int_equal(kafu_cc_annot_split("kafu_dest:edge1", &kind, fn, sizeof fn, node, sizeof node), 1);
+  assert_int_equal(kafu_cc_annot_split("kafu_dest:edge1", &kind, fn, sizeof fn, node, sizeof node),
+                   1);
   assert_int_equal(kind, KAFU_SITE_DEST);
   assert_string_equal(fn, "");
   assert_string_equal(node, "edge1");
@@ -222,7 +222,8 @@ static void test_split(void **state) {
   assert_string_equal(fn, "work");
   assert_string_equal(node, "cloud1");
   assert_int_equal(kafu_cc_annot_split("kafu_dest", &kind, fn, sizeof fn, node, sizeof node), 0);
-  assert_int_equal(kafu_cc_annot_split("kafu_destiny:x", &kind, fn, sizeof fn, node, sizeof node), 0);
+  assert_int_equal(kafu_cc_annot_split("kafu_destiny:x", &kind, fn, sizeof fn, node, sizeof node),
+                   0);
   assert_int_equal(kafu_cc_annot_split("other", &kind, fn, sizeof fn, node, sizeof node), 0);
 }
 
@@ -234,7 +235,8 @@ static void test_section_roundtrip(void **state) {
   assert_int_equal(
       kafu_cc_annots_add(&a, KAFU_ANNOT_DEF, KAFU_SITE_DEST, "f", "edge1", "a.c", 3, &err), 0);
   assert_int_equal(
-      kafu_cc_annots_add(&b, KAFU_ANNOT_PROTO, KAFU_SITE_OFFLOAD, "g", "cloud1", "b.h", 9, &err), 0);
+      kafu_cc_annots_add(&b, KAFU_ANNOT_PROTO, KAFU_SITE_OFFLOAD, "g", "cloud1", "b.h", 9, &err),
+      0);
   /* The linker concatenates the payloads of two objects. */
   kafu_cc_annot_encode(&a, &buf);
   size_t first_chunk = buf.len;
@@ -262,10 +264,14 @@ static void test_section_roundtrip(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_ir_golden),         cmocka_unit_test(test_ir_opaque_pointers),
-      cmocka_unit_test(test_ir_without_annotations), cmocka_unit_test(test_ir_errors),
-      cmocka_unit_test(test_ir_malformed_table), cmocka_unit_test(test_source_scan),
-      cmocka_unit_test(test_source_scan_errors), cmocka_unit_test(test_split),
+      cmocka_unit_test(test_ir_golden),
+      cmocka_unit_test(test_ir_opaque_pointers),
+      cmocka_unit_test(test_ir_without_annotations),
+      cmocka_unit_test(test_ir_errors),
+      cmocka_unit_test(test_ir_malformed_table),
+      cmocka_unit_test(test_source_scan),
+      cmocka_unit_test(test_source_scan_errors),
+      cmocka_unit_test(test_split),
       cmocka_unit_test(test_section_roundtrip),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,10 +20,29 @@ static bool argv_has(const kafu_cc_argv *a, const char *s) {
 
 static void test_flags_sorted(void **state) {
   (void)state;
-  char *argv[] = {"cc",          "-O2",       "-v",          "main.c",     "-I",   "inc",
-                  "-DX=1",       "-g",        "--state-size", "128K",      "lib.o", "-lm",
-                  "-Wl,--stack-size=65536", "-L", "libs", "--policy=always", "-std=c11",
-                  "-o",          "app.wasm",  "--no-snapify", "-isystem",  "sys",  "other.c",
+  char *argv[] = {"cc",
+                  "-O2",
+                  "-v",
+                  "main.c",
+                  "-I",
+                  "inc",
+                  "-DX=1",
+                  "-g",
+                  "--state-size",
+                  "128K",
+                  "lib.o",
+                  "-lm",
+                  "-Wl,--stack-size=65536",
+                  "-L",
+                  "libs",
+                  "--policy=always",
+                  "-std=c11",
+                  "-o",
+                  "app.wasm",
+                  "--no-snapify",
+                  "-isystem",
+                  "sys",
+                  "other.c",
                   "-mbulk-memory"};
   kafu_cc_options o;
   kafu_error err = {0};

@@ -64,8 +64,8 @@ static void build(const char *flags, const char *out, kafu_meta *meta, uint8_t *
   assert_true(found);
 }
 
-static void expect_site(const kafu_site *s, kafu_site_kind kind, const char *func,
-                        const char *node, uint32_t line) {
+static void expect_site(const kafu_site *s, kafu_site_kind kind, const char *func, const char *node,
+                        uint32_t line) {
   assert_int_equal(s->kind, kind);
   assert_string_equal(s->func, func);
   assert_string_equal(s->node, node);

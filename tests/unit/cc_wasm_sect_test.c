@@ -147,7 +147,8 @@ static void test_rewrite(void **state) {
   assert_false(out.failed);
   assert_int_equal(kafu_cc_wasm_sections(out.data, out.len, "out.wasm", &again, &err), KAFU_OK);
   assert_int_equal(again.n, 5);
-  for (size_t i = 0; i < again.n; i++) assert_string_not_equal(again.v[i].name, "kafu_annot");
+  for (size_t i = 0; i < again.n; i++)
+    assert_string_not_equal(again.v[i].name, "kafu_annot");
   assert_string_equal(again.v[4].name, "kafu");
   assert_int_equal(again.v[4].payload_len, sizeof payload);
   assert_memory_equal(out.data + again.v[4].payload, payload, sizeof payload);
@@ -195,8 +196,9 @@ static void test_hostile(void **state) {
   }
   free(copy);
   kafu_cc_sections secs;
-  assert_int_equal(kafu_cc_wasm_sections((const uint8_t *)"\0asm\2\0\0\0", 8, "v2.wasm", &secs, &err),
-                   KAFU_E_INPUT);
+  assert_int_equal(
+      kafu_cc_wasm_sections((const uint8_t *)"\0asm\2\0\0\0", 8, "v2.wasm", &secs, &err),
+      KAFU_E_INPUT);
   assert_non_null(strstr(err.msg, "v2.wasm"));
   kafu_buf_free(&m);
 }
