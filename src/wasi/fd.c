@@ -206,7 +206,9 @@ WASI_HOSTFN(fd_fdstat_set_flags) {
   /* Linux can only change O_APPEND and O_NONBLOCK after open. */
   uint32_t fixed = WASI_FDFLAG_DSYNC | WASI_FDFLAG_RSYNC | WASI_FDFLAG_SYNC;
   if ((flags & fixed) != (f->fdflags & fixed)) WASI_RET(WASI_ENOTSUP);
-  if (f->host_fd >= 0) {
+  /* stdio host fds share their open file description with this process (or
+   * the embedder's stdin): record the flags but never change the host's. */
+  if (f->host_fd >= 0 && f->kind != WASI_FD_STDIO) {
     int fl = fcntl(f->host_fd, F_GETFL);
     if (fl < 0) WASI_RET(kafu_wasi_errno(errno));
     fl &= ~(O_APPEND | O_NONBLOCK);

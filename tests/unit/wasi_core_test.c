@@ -151,6 +151,24 @@ static void test_stdin_from_host_fd(void **state) {
   wasi_t_free(t);
 }
 
+/* Regression: fd_fdstat_set_flags(NONBLOCK) on stdio changed the embedder's
+ * own descriptor, since a dup shares the open file description. */
+static void test_stdio_flags_stay_in_guest(void **state) {
+  (void)state;
+  int p[2];
+  assert_int_equal(pipe(p), 0);
+  kafu_wasi_config cfg = {.stdin_fd = p[0]};
+  wasi_t *t = wasi_t_new(cfg, 0);
+  assert_non_null(t);
+  assert_int_equal(W(t, "fd_fdstat_set_flags", 0, 4 /* NONBLOCK */), 0);
+  assert_int_equal(fcntl(p[0], F_GETFL) & O_NONBLOCK, 0);
+  assert_int_equal(W(t, "fd_fdstat_get", 0, 64), 0);
+  assert_int_equal(t->mem[66], 4);
+  wasi_t_free(t);
+  close(p[0]);
+  close(p[1]);
+}
+
 static void test_stdout_to_host_fd(void **state) {
   (void)state;
   /* Without a hook, fd 1 is this process's fd 1: redirect it to a file. */
@@ -367,6 +385,7 @@ int main(void) {
       cmocka_unit_test(test_stdout_stderr_hook),
       cmocka_unit_test(test_stdin_from_host_fd),
       cmocka_unit_test(test_stdout_to_host_fd),
+      cmocka_unit_test(test_stdio_flags_stay_in_guest),
       cmocka_unit_test(test_clocks),
       cmocka_unit_test(test_random),
       cmocka_unit_test(test_bad_pointers),
