@@ -117,7 +117,9 @@ kafu_err kafu_snapshot_decode_ex(const uint8_t *bytes, size_t len,
                                  const kafu_snapshot_decode_opts *opts, kafu_snapshot *out,
                                  kafu_error *err);
 
-/* True if bytes encode a delta, and its baseline seq/hash. */
+/* True if bytes start with a v1 delta header; then sets its baseline seq and
+ * hash (either may be NULL). A header peek for choosing the baseline: it does
+ * not validate the rest, kafu_snapshot_decode does. */
 bool kafu_snapshot_is_delta(const uint8_t *bytes, size_t len, uint64_t *baseline_seq,
                             uint8_t baseline_hash[KAFU_SHA256_LEN]);
 
