@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -178,11 +179,53 @@ static void test_recursive_alias_terminates(void **state) {
   kafu_config_free(&cfg);
 }
 
+/* Shapes that make libyaml slow (quadratic) are refused quickly, before the
+ * document is built. */
+static void test_pathological_yaml_refused_fast(void **state) {
+  (void)state;
+  enum { N = 60000 };
+  char *text = malloc(N * 24 + 64);
+  assert_non_null(text);
+  const struct {
+    const char *head, *item, *tail, *want;
+  } shapes[] = {
+      {"name: ", "[", "\n", ":1: nested too deeply (more than 32 levels)"},
+      {"name: ", "{a: ", "\n", ":1: nested too deeply (more than 32 levels)"},
+      {"", "- ", "x\n", ":1: nested too deeply (more than 32 levels)"},
+      {"x: [", "&a 1, ", "]\n", ":1: too many YAML anchors (max 64)"},
+      {"x: [&a 1, ", "*a, ", "]\n", ":1: too many YAML aliases (max 1024)"},
+      {"", "%TAG !t! tag:x:\n", "---\nname: t\n", ":5: too many YAML directives (max 4)"},
+  };
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+    size_t len = 0;
+    len += (size_t)sprintf(text + len, "%s", shapes[i].head);
+    for (int k = 0; k < N && len < 1000000 - 32; k++) len += (size_t)sprintf(text + len, "%s", shapes[i].item);
+    sprintf(text + len, "%s", shapes[i].tail);
+    write_config(text);
+    kafu_config cfg;
+    kafu_error err = {0};
+    time_t t0 = time(NULL);
+    assert_int_equal(kafu_config_load(path, &cfg, &err), KAFU_E_INPUT);
+    assert_true(time(NULL) - t0 <= 2);
+    char want[600];
+    snprintf(want, sizeof want, "%s%s", path, shapes[i].want);
+    if (strcmp(err.msg, want) != 0) fail_msg("shape %zu: want \"%s\", got \"%s\"", i, want, err.msg);
+  }
+  free(text);
+  /* What a config may reasonably use still loads: a %YAML line, an anchor. */
+  write_config("%YAML 1.1\n---\nname: t\napp:\n  path: a.wasm\n  args: &a [x]\n" NODES);
+  kafu_config cfg;
+  kafu_error err = {0};
+  if (kafu_config_load(path, &cfg, &err)) fail_msg("%s", err.msg);
+  kafu_config_free(&cfg);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_base_is_valid),
       cmocka_unit_test(test_each_error_class),
       cmocka_unit_test(test_recursive_alias_terminates),
+      cmocka_unit_test(test_pathological_yaml_refused_fast),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
