@@ -7,16 +7,17 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <pthread.h>
-#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 #include "engine/aot/aot_int.h"
 #include "engine/engine.h"
@@ -120,7 +121,9 @@ static int host_reenter(void *env, kafu_engine_instance *inst, const kafu_slot *
   h->calls++;
   kafu_error err = {0};
   kafu_slot args[2] = {a[0], 1}, res[1] = {0};
-  size_t n_args = strcmp(h->inner_export, "add") == 0 ? 2 : strcmp(h->inner_export, "crash") ? 1 : 0;
+  size_t n_args = strcmp(h->inner_export, "add") == 0 ? 2
+                  : strcmp(h->inner_export, "crash")  ? 1
+                                                      : 0;
   size_t n_res = strcmp(h->inner_export, "crash") == 0 ? 0 : 1;
   h->inner_rc = kafu_instance_call(inst, h->inner_export, args, n_args, res, n_res, &err);
   snprintf(h->inner_msg, sizeof h->inner_msg, "%s", h->inner_rc ? err.msg : "");
@@ -172,7 +175,8 @@ static kafu_slot call_ok(kafu_engine_instance *inst, const char *name, size_t n_
   kafu_slot args[8] = {0}, res[1] = {0};
   va_list ap;
   va_start(ap, n_args);
-  for (size_t i = 0; i < n_args; i++) args[i] = va_arg(ap, kafu_slot);
+  for (size_t i = 0; i < n_args; i++)
+    args[i] = va_arg(ap, kafu_slot);
   va_end(ap);
   kafu_error err = {0};
   size_t n_res = strcmp(name, "store") && strcmp(name, "crash") && strcmp(name, "noargs") ? 1 : 0;
@@ -200,9 +204,9 @@ static void test_exports_and_types(void **state) {
   fixture *fx = *state;
   assert_int_equal(call_ok(fx->inst, "add", 2, (kafu_slot)40, (kafu_slot)2), 42);
   assert_int_equal((uint32_t)call_ok(fx->inst, "add", 2, (kafu_slot)0xffffffffu, (kafu_slot)2), 1);
-  double mixed = slot_f64(call_ok(fx->inst, "mix", 4, (kafu_slot)(uint32_t)-3,
-                                  (kafu_slot)(uint64_t)10000000000ll, f32_slot(0.25f),
-                                  f64_slot(1.5)));
+  double mixed =
+      slot_f64(call_ok(fx->inst, "mix", 4, (kafu_slot)(uint32_t)-3,
+                       (kafu_slot)(uint64_t)10000000000ll, f32_slot(0.25f), f64_slot(1.5)));
   assert_true(mixed == 10000000000.0 - 3 + 0.25 + 1.5);
   assert_int_equal(call_ok(fx->inst, "neg64", 1, (kafu_slot)5), (kafu_slot)-5ll);
   assert_true(slot_f32(call_ok(fx->inst, "halff", 1, f32_slot(3.0f))) == 1.5f);
@@ -450,7 +454,8 @@ static void test_guard_page_bounds(void **state) {
   call_trap(inst, "store8", 2, a, 0, "out of bounds");
   uint8_t *after = kafu_instance_memory(inst, &size);
   const char *bounds = getenv("KAFU_AOT_BOUNDS");
-  if (!bounds || strcmp(bounds, "checks")) assert_ptr_equal(mem, after); /* guard pages: fixed base */
+  if (!bounds || strcmp(bounds, "checks"))
+    assert_ptr_equal(mem, after); /* guard pages: fixed base */
   assert_int_equal(size, 2 * 65536);
   g_aot->instance_free(inst);
   g_aot->module_free(mod);
@@ -531,7 +536,7 @@ static void test_bad_module(void **state) {
       0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,       /* header */
       0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f,             /* type () -> i32 */
       0x03, 0x02, 0x01, 0x00,                               /* func 0: type 0 */
-      0x07, 0x05, 0x01, 0x01, 'f', 0x00, 0x00,              /* export "f" */
+      0x07, 0x05, 0x01, 0x01, 'f',  0x00, 0x00,             /* export "f" */
       0x0a, 0x07, 0x01, 0x05, 0x00, 0x41, 0x01, 0x6a, 0x0b, /* i32.const 1; i32.add */
   };
   mod = NULL;
@@ -679,7 +684,8 @@ static void *worker_main(void *arg) {
   kafu_engine_instance *inst = NULL;
   kafu_error err = {0};
   memcpy(w->imports, g_imports, sizeof w->imports);
-  for (size_t i = 0; i < N_IMPORTS; i++) w->imports[i].env = &w->env;
+  for (size_t i = 0; i < N_IMPORTS; i++)
+    w->imports[i].env = &w->env;
   w->env.inner_export = "add";
   if (g_aot->instantiate(w->mod, w->imports, N_IMPORTS, &inst, &err)) {
     w->failures++;
@@ -702,7 +708,8 @@ static void *worker_main(void *arg) {
     a[0] = 512, a[1] = (kafu_slot)(w->id * 1000 + round);
     if (kafu_instance_call(inst, "store", a, 2, r, 0, &err)) w->failures++;
     a[0] = 512;
-    if (kafu_instance_call(inst, "load", a, 1, r, 1, &err) || r[0] != (kafu_slot)(w->id * 1000 + round))
+    if (kafu_instance_call(inst, "load", a, 1, r, 1, &err) ||
+        r[0] != (kafu_slot)(w->id * 1000 + round))
       w->failures++;
   }
   g_aot->instance_free(inst);

@@ -5,12 +5,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 #include "engine/engine.h"
 
@@ -23,8 +24,8 @@ static void test_no_compiler_names_package(void **state) {
   unsetenv("KAFU_CC");
   kafu_engine_module *mod = NULL;
   kafu_error err = {0};
-  kafu_err rc = kafu_engine_find("aot")->load(empty_module, sizeof empty_module, "empty.wasm",
-                                             &mod, &err);
+  kafu_err rc =
+      kafu_engine_find("aot")->load(empty_module, sizeof empty_module, "empty.wasm", &mod, &err);
   setenv("PATH", saved_path, 1);
   free(saved_path);
   assert_int_equal(rc, KAFU_E_UNSUPPORTED);
@@ -37,8 +38,8 @@ static void test_bad_kafu_cc_is_named(void **state) {
   setenv("KAFU_CC", "/nonexistent/cc", 1);
   kafu_engine_module *mod = NULL;
   kafu_error err = {0};
-  kafu_err rc = kafu_engine_find("aot")->load(empty_module, sizeof empty_module, "empty.wasm",
-                                             &mod, &err);
+  kafu_err rc =
+      kafu_engine_find("aot")->load(empty_module, sizeof empty_module, "empty.wasm", &mod, &err);
   unsetenv("KAFU_CC");
   assert_int_equal(rc, KAFU_E_UNSUPPORTED);
   assert_non_null(strstr(err.msg, "KAFU_CC=/nonexistent/cc"));

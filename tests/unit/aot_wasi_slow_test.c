@@ -6,7 +6,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 #include "engine/aot/aot_int.h"
 #include "engine/engine.h"
@@ -123,8 +124,8 @@ static void test_hello_world(void **state) {
 
   captured out = {0};
   const char *argv[] = {"hello", "one", "two"};
-  kafu_wasi_config cfg = {.argc = 3, .argv = argv, .output = capture, .output_ud = &out,
-                          .stdin_fd = -1};
+  kafu_wasi_config cfg = {
+      .argc = 3, .argv = argv, .output = capture, .output_ud = &out, .stdin_fd = -1};
   kafu_wasi *wasi = NULL;
   assert_int_equal(kafu_wasi_new(&cfg, &wasi, &err), KAFU_OK);
   kafu_host_import imports[128];

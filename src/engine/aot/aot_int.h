@@ -18,9 +18,9 @@
 
 /* The external tools, found once per process. Paths are owned by a static. */
 typedef struct kafu_aot_tools {
-  const char *cc;       /* C compiler command, e.g. "cc" or $KAFU_CC */
-  const char *wasm2c;   /* wasm2c command */
-  const char *rt_dir;   /* directory holding wasm-rt-impl.{c,h} */
+  const char *cc;                       /* C compiler command, e.g. "cc" or $KAFU_CC */
+  const char *wasm2c;                   /* wasm2c command */
+  const char *rt_dir;                   /* directory holding wasm-rt-impl.{c,h} */
   uint8_t fingerprint[KAFU_SHA256_LEN]; /* hash of cc and wasm2c versions + flags */
 } kafu_aot_tools;
 
@@ -33,8 +33,8 @@ kafu_err kafu_aot_tools_get(const kafu_aot_tools **out, kafu_error *err);
  * If on_slow is given it is called once when the command has been running
  * for slow_after seconds. *exit_status gets the exit code (or 128+signal).
  * Errors: KAFU_E_IO if the command cannot be started. */
-kafu_err kafu_aot_run(const char *const *argv, char **output, int *exit_status,
-                      double slow_after, void (*on_slow)(void *ud), void *ud, kafu_error *err);
+kafu_err kafu_aot_run(const char *const *argv, char **output, int *exit_status, double slow_after,
+                      void (*on_slow)(void *ud), void *ud, kafu_error *err);
 
 /* Writes workdir/module.wasm, runs wasm2c on it and generates workdir/glue.c
  * and workdir/rt.c. `m` is the decoded module (borrowed). Errors:

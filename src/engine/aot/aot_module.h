@@ -13,9 +13,9 @@ struct kafu_engine_module {
   char *so_path;          /* owned: the cached object */
   void *dl;               /* dlopen handle */
   const kafu_aot_glue *glue;
-  uintptr_t dl_base;       /* load address, for trap pc -> symbol */
+  uintptr_t dl_base;              /* load address, for trap pc -> symbol */
   uintptr_t code_start, code_end; /* executable segments, for the fault handler */
-  kafu_aot_symtab *symtab; /* loaded on the first trap; owned */
+  kafu_aot_symtab *symtab;        /* loaded on the first trap; owned */
 };
 
 extern const kafu_engine_ops kafu_engine_aot_ops;
@@ -46,7 +46,7 @@ kafu_err kafu_aot_call(kafu_engine_instance *inst, const char *name, const kafu_
                        size_t n_args, kafu_slot *results, size_t n_results, kafu_error *err);
 int kafu_aot_has_export(kafu_engine_instance *inst, const char *name);
 uint8_t *kafu_aot_memory(kafu_engine_instance *inst, size_t *size_bytes);
-kafu_err kafu_aot_memory_grow(kafu_engine_instance *inst, uint32_t delta_pages,
-                              uint32_t *old_pages, kafu_error *err);
+kafu_err kafu_aot_memory_grow(kafu_engine_instance *inst, uint32_t delta_pages, uint32_t *old_pages,
+                              kafu_error *err);
 
 #endif

@@ -4,8 +4,8 @@
  * a private temporary directory and are published by rename, so concurrent
  * processes never see a partial object. */
 #include <dirent.h>
-#include <stdarg.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,8 +132,7 @@ static kafu_err build_entry(const kafu_aot_tools *tools, const kafu_wasm_module 
 }
 
 kafu_err kafu_aot_cache_get(const kafu_wasm_module *m, const uint8_t *bytes, size_t len,
-                            const char *label, char **so_path_out, int *compiled,
-                            kafu_error *err) {
+                            const char *label, char **so_path_out, int *compiled, kafu_error *err) {
   const kafu_aot_tools *tools = NULL;
   char dir[KAFU_AOT_PATH_MAX], so_path[KAFU_AOT_PATH_MAX], sum_path[KAFU_AOT_PATH_MAX + 8],
       workdir[KAFU_AOT_PATH_MAX];

@@ -85,7 +85,8 @@ static kafu_err find_tools(kafu_error *err) {
   if (!command_exists(wasm2c))
     return kafu_fail(err, KAFU_E_UNSUPPORTED,
                      "aot: %s not found; install the wabt package (apt-get install wabt) "
-                     "or use --engine interp", wasm2c);
+                     "or use --engine interp",
+                     wasm2c);
   const char *rt_dir = getenv("KAFU_WASM_RT_DIR");
   if (!rt_dir || !*rt_dir) rt_dir = "/usr/share/wabt/wasm2c";
   char probe[KAFU_AOT_PATH_MAX];
@@ -103,7 +104,8 @@ static kafu_err find_tools(kafu_error *err) {
   const char *bounds = getenv("KAFU_AOT_BOUNDS");
   g_bounds_flags = bounds && !strcmp(bounds, "checks") ? CHECK_FLAGS : GUARD_FLAGS;
   kafu_buf_str(&key, KAFU_AOT_CFLAGS_TEXT);
-  for (int i = 0; i < 3; i++) kafu_buf_str(&key, g_bounds_flags[i]);
+  for (int i = 0; i < 3; i++)
+    kafu_buf_str(&key, g_bounds_flags[i]);
   kafu_err rc = add_version(&key, g_cc, err);
   if (!rc) rc = add_version(&key, g_wasm2c, err);
   if (!rc) {
@@ -137,7 +139,9 @@ kafu_err kafu_aot_tools_get(const kafu_aot_tools **out, kafu_error *err) {
   return rc;
 }
 
-unsigned kafu_aot_compile_count(void) { return __atomic_load_n(&g_compile_count, __ATOMIC_RELAXED); }
+unsigned kafu_aot_compile_count(void) {
+  return __atomic_load_n(&g_compile_count, __ATOMIC_RELAXED);
+}
 
 typedef struct progress {
   const char *label;
@@ -166,7 +170,8 @@ static void first_error_line(const char *output, char *line, size_t cap) {
   const char *hit = strstr(output, "error");
   const char *start = output;
   if (hit) {
-    while (hit > output && hit[-1] != '\n') hit--;
+    while (hit > output && hit[-1] != '\n')
+      hit--;
     start = hit;
   }
   size_t n = strcspn(start, "\n");
@@ -187,9 +192,21 @@ kafu_err kafu_aot_compile(const kafu_aot_tools *tools, const char *workdir, cons
    * __FILE__), so concurrent builds produce identical bytes. */
   char prefix_map[KAFU_AOT_PATH_MAX + 32];
   snprintf(prefix_map, sizeof prefix_map, "-ffile-prefix-map=%s=kafu-aot", workdir);
-  const char *argv[] = {tools->cc, KAFU_AOT_CFLAGS, g_bounds_flags[0], g_bounds_flags[1],
-                        g_bounds_flags[2], inc_rt, inc_work, prefix_map, glue, rt,
-                        "-o", out_so, "-lm", "-Wl,--no-undefined", NULL};
+  const char *argv[] = {tools->cc,
+                        KAFU_AOT_CFLAGS,
+                        g_bounds_flags[0],
+                        g_bounds_flags[1],
+                        g_bounds_flags[2],
+                        inc_rt,
+                        inc_work,
+                        prefix_map,
+                        glue,
+                        rt,
+                        "-o",
+                        out_so,
+                        "-lm",
+                        "-Wl,--no-undefined",
+                        NULL};
   progress prog = {.label = label, .cc = tools->cc, .start = seconds_now()};
   char *output = NULL;
   int status = 0;

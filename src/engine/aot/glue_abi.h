@@ -39,39 +39,38 @@
 /* Address space wasm-rt 1.0.32 reserves per memory in guard-page mode. */
 #define KAFU_AOT_MEMORY_RESERVE 0x200000000ull
 
-#define KAFU_AOT_GLUE_DECLS                                                                   \
-  enum {                                                                                      \
-    KAFU_AOT_TRAP_NONE = 0,                                                                   \
-    KAFU_AOT_TRAP_OOB = 1,                                                                    \
-    KAFU_AOT_TRAP_INT_OVERFLOW = 2,                                                           \
-    KAFU_AOT_TRAP_DIV_BY_ZERO = 3,                                                            \
-    KAFU_AOT_TRAP_INVALID_CONVERSION = 4,                                                     \
-    KAFU_AOT_TRAP_UNREACHABLE = 5,                                                            \
-    KAFU_AOT_TRAP_CALL_INDIRECT = 6,                                                          \
-    KAFU_AOT_TRAP_UNCAUGHT_EXCEPTION = 7,                                                     \
-    KAFU_AOT_TRAP_EXHAUSTION = 8,                                                             \
-    KAFU_AOT_TRAP_HOST = 100                                                                  \
-  };                                                                                          \
-  typedef int (*kafu_aot_dispatch_fn)(void *host, uint32_t import_index, const uint64_t *args, \
-                                      uint64_t *results);                                     \
-  typedef struct kafu_aot_glue_export {                                                       \
-    const char *name;                                                                         \
-    const char *params;                                                                       \
-    const char *results;                                                                      \
-  } kafu_aot_glue_export;                                                                     \
-  typedef struct kafu_aot_glue {                                                              \
-    uint32_t version;                                                                         \
-    uint32_t n_exports;                                                                       \
-    const kafu_aot_glue_export *exports;                                                      \
-    void *(*create)(void *host, kafu_aot_dispatch_fn dispatch);                               \
-    int (*init)(void *glue_inst);                                                             \
-    void (*destroy)(void *glue_inst);                                                         \
-    int (*call)(void *glue_inst, uint32_t export_index, const uint64_t *args,                 \
-                uint64_t *results, uint32_t max_depth, uintptr_t stack_floor,                 \
-                uintptr_t *trap_pc);                                                          \
-    void (*trap_at)(int code, uintptr_t pc);                                                  \
-    uint8_t *(*memory)(void *glue_inst, uint64_t *size_bytes, uint32_t *max_pages);           \
-    uint32_t (*memory_grow)(void *glue_inst, uint32_t delta_pages);                           \
+#define KAFU_AOT_GLUE_DECLS                                                                        \
+  enum {                                                                                           \
+    KAFU_AOT_TRAP_NONE = 0,                                                                        \
+    KAFU_AOT_TRAP_OOB = 1,                                                                         \
+    KAFU_AOT_TRAP_INT_OVERFLOW = 2,                                                                \
+    KAFU_AOT_TRAP_DIV_BY_ZERO = 3,                                                                 \
+    KAFU_AOT_TRAP_INVALID_CONVERSION = 4,                                                          \
+    KAFU_AOT_TRAP_UNREACHABLE = 5,                                                                 \
+    KAFU_AOT_TRAP_CALL_INDIRECT = 6,                                                               \
+    KAFU_AOT_TRAP_UNCAUGHT_EXCEPTION = 7,                                                          \
+    KAFU_AOT_TRAP_EXHAUSTION = 8,                                                                  \
+    KAFU_AOT_TRAP_HOST = 100                                                                       \
+  };                                                                                               \
+  typedef int (*kafu_aot_dispatch_fn)(void *host, uint32_t import_index, const uint64_t *args,     \
+                                      uint64_t *results);                                          \
+  typedef struct kafu_aot_glue_export {                                                            \
+    const char *name;                                                                              \
+    const char *params;                                                                            \
+    const char *results;                                                                           \
+  } kafu_aot_glue_export;                                                                          \
+  typedef struct kafu_aot_glue {                                                                   \
+    uint32_t version;                                                                              \
+    uint32_t n_exports;                                                                            \
+    const kafu_aot_glue_export *exports;                                                           \
+    void *(*create)(void *host, kafu_aot_dispatch_fn dispatch);                                    \
+    int (*init)(void *glue_inst);                                                                  \
+    void (*destroy)(void *glue_inst);                                                              \
+    int (*call)(void *glue_inst, uint32_t export_index, const uint64_t *args, uint64_t *results,   \
+                uint32_t max_depth, uintptr_t stack_floor, uintptr_t *trap_pc);                    \
+    void (*trap_at)(int code, uintptr_t pc);                                                       \
+    uint8_t *(*memory)(void *glue_inst, uint64_t *size_bytes, uint32_t *max_pages);                \
+    uint32_t (*memory_grow)(void *glue_inst, uint32_t delta_pages);                                \
   } kafu_aot_glue;
 
 KAFU_AOT_GLUE_DECLS

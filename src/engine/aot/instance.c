@@ -221,8 +221,8 @@ uint8_t *kafu_aot_memory(kafu_engine_instance *hdr, size_t *size_bytes) {
   return base;
 }
 
-kafu_err kafu_aot_memory_grow(kafu_engine_instance *hdr, uint32_t delta_pages,
-                              uint32_t *old_pages, kafu_error *err) {
+kafu_err kafu_aot_memory_grow(kafu_engine_instance *hdr, uint32_t delta_pages, uint32_t *old_pages,
+                              kafu_error *err) {
   aot_instance *inst = (aot_instance *)hdr;
   uint64_t size = 0;
   uint32_t max_pages = 0;
@@ -230,7 +230,8 @@ kafu_err kafu_aot_memory_grow(kafu_engine_instance *hdr, uint32_t delta_pages,
     return kafu_fail(err, KAFU_E_INPUT, "%s: module has no memory", inst->mod->label);
   uint32_t old = inst->mod->glue->memory_grow(inst->glue_inst, delta_pages);
   if (old == UINT32_MAX)
-    return kafu_fail(err, KAFU_E_LIMIT, "%s: memory.grow by %u pages from %llu exceeds the maximum of %u pages",
+    return kafu_fail(err, KAFU_E_LIMIT,
+                     "%s: memory.grow by %u pages from %llu exceeds the maximum of %u pages",
                      inst->mod->label, delta_pages, (unsigned long long)(size / 65536), max_pages);
   if (old_pages) *old_pages = old;
   return KAFU_OK;

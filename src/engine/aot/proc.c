@@ -22,8 +22,8 @@ static double now_seconds(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-kafu_err kafu_aot_run(const char *const *argv, char **output, int *exit_status,
-                      double slow_after, void (*on_slow)(void *ud), void *ud, kafu_error *err) {
+kafu_err kafu_aot_run(const char *const *argv, char **output, int *exit_status, double slow_after,
+                      void (*on_slow)(void *ud), void *ud, kafu_error *err) {
   kafu_err rc = KAFU_OK;
   kafu_buf out = {0};
   int pipe_fds[2] = {-1, -1};

@@ -90,9 +90,13 @@ void kafu_aot_active_push(kafu_aot_active *a) {
   t_active = a;
 }
 
-void kafu_aot_active_pop(kafu_aot_active *a) { t_active = a->prev; }
+void kafu_aot_active_pop(kafu_aot_active *a) {
+  t_active = a->prev;
+}
 
-int kafu_aot_active_any(void) { return t_active != NULL; }
+int kafu_aot_active_any(void) {
+  return t_active != NULL;
+}
 
 typedef struct code_range {
   uintptr_t base, start, end;

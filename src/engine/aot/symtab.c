@@ -119,7 +119,8 @@ out:
 
 void kafu_aot_symtab_free(kafu_aot_symtab *st) {
   if (!st) return;
-  for (size_t i = 0; i < st->n; i++) free(st->syms[i].name);
+  for (size_t i = 0; i < st->n; i++)
+    free(st->syms[i].name);
   free(st->syms);
   free(st);
 }
@@ -129,8 +130,10 @@ const char *kafu_aot_symtab_lookup(const kafu_aot_symtab *st, uintptr_t offset) 
   size_t lo = 0, hi = st->n;
   while (lo < hi) { /* first symbol starting after offset */
     size_t mid = lo + (hi - lo) / 2;
-    if (st->syms[mid].start <= offset) lo = mid + 1;
-    else hi = mid;
+    if (st->syms[mid].start <= offset)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   if (lo == 0) return NULL;
   const sym *s = &st->syms[lo - 1];

@@ -35,10 +35,12 @@ static void emitf(kafu_buf *b, const char *fmt, ...) {
 static void emit_mangled(kafu_buf *b, const char *name) {
   for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
     unsigned char c = *p;
-    int keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Y') || (c >= '0' && c <= '9') ||
-               c == '_';
-    if (keep) kafu_buf_u8(b, c);
-    else emitf(b, "Z%02X", c);
+    int keep =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Y') || (c >= '0' && c <= '9') || c == '_';
+    if (keep)
+      kafu_buf_u8(b, c);
+    else
+      emitf(b, "Z%02X", c);
   }
 }
 
@@ -50,7 +52,8 @@ static void emit_c_string(kafu_buf *b, const char *s) {
     unsigned char c = *p;
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')
       kafu_buf_u8(b, c);
-    else emitf(b, "\\%03o", c);
+    else
+      emitf(b, "\\%03o", c);
   }
   kafu_buf_u8(b, '"');
 }
@@ -77,17 +80,24 @@ static char sig_letter(kafu_wasm_valtype t) {
 
 /* Expression converting C value `expr` of type t into a 64-bit slot. */
 static void emit_to_slot(kafu_buf *b, kafu_wasm_valtype t, const char *expr) {
-  if (t == 0x7d) emitf(b, "kafu_f32_bits(%s)", expr);
-  else if (t == 0x7c) emitf(b, "kafu_f64_bits(%s)", expr);
-  else emitf(b, "(uint64_t)(%s)", expr);
+  if (t == 0x7d)
+    emitf(b, "kafu_f32_bits(%s)", expr);
+  else if (t == 0x7c)
+    emitf(b, "kafu_f64_bits(%s)", expr);
+  else
+    emitf(b, "(uint64_t)(%s)", expr);
 }
 
 /* Expression converting slot expression `slot` into a C value of type t. */
 static void emit_from_slot(kafu_buf *b, kafu_wasm_valtype t, const char *slot) {
-  if (t == 0x7d) emitf(b, "kafu_bits_f32(%s)", slot);
-  else if (t == 0x7c) emitf(b, "kafu_bits_f64(%s)", slot);
-  else if (t == 0x7f) emitf(b, "(u32)(%s)", slot);
-  else emitf(b, "(u64)(%s)", slot);
+  if (t == 0x7d)
+    emitf(b, "kafu_bits_f32(%s)", slot);
+  else if (t == 0x7c)
+    emitf(b, "kafu_bits_f64(%s)", slot);
+  else if (t == 0x7f)
+    emitf(b, "(u32)(%s)", slot);
+  else
+    emitf(b, "(u64)(%s)", slot);
 }
 
 static const kafu_wasm_functype *func_type(const kafu_wasm_module *m, uint32_t func_index) {
@@ -171,7 +181,8 @@ static void emit_import(kafu_buf *b, const kafu_wasm_import *imp, uint32_t func_
   emitf(b, "(struct Z_");
   emit_mangled(b, imp->module);
   emitf(b, "_instance_t *ctx");
-  for (uint32_t i = 0; i < t->n_params; i++) emitf(b, ", %s p%u", c_type(t->params[i]), i);
+  for (uint32_t i = 0; i < t->n_params; i++)
+    emitf(b, ", %s p%u", c_type(t->params[i]), i);
   emitf(b, ") {\n  uint64_t a[%u], r[1] = {0};\n", t->n_params ? t->n_params : 1);
   for (uint32_t i = 0; i < t->n_params; i++) {
     char name[16];
@@ -195,8 +206,7 @@ static void emit_import(kafu_buf *b, const kafu_wasm_import *imp, uint32_t func_
  * result. */
 static void emit_export(kafu_buf *b, uint32_t slot, const kafu_wasm_export *ex,
                         const kafu_wasm_functype *t) {
-  emitf(b, "static void kafu_x%u(kafu_glue_inst *gi, const uint64_t *a, uint64_t *r) {\n  ",
-        slot);
+  emitf(b, "static void kafu_x%u(kafu_glue_inst *gi, const uint64_t *a, uint64_t *r) {\n  ", slot);
   if (t->n_results) emitf(b, "r[0] = ");
   kafu_buf call = {0};
   emitf(&call, "Z_" MODULE_NAME "Z_");
@@ -324,8 +334,8 @@ static const char RT_TEXT[] =
 
 /* Builds glue.c for module m into b. memory_field names the instance
  * struct's wasm_rt_memory_t member (NULL if the module defines no memory). */
-static kafu_err build_glue(const kafu_wasm_module *m, const char *label,
-                           const char *memory_field, kafu_buf *b, kafu_error *err) {
+static kafu_err build_glue(const kafu_wasm_module *m, const char *label, const char *memory_field,
+                           kafu_buf *b, kafu_error *err) {
   emitf(b, GLUE_PRELUDE, KAFU_AOT_GLUE_DECLS_TEXT);
   emitf(b, "#define KAFU_AOT_GLUE_VERSION_VALUE %d\n", KAFU_AOT_GLUE_VERSION);
   emitf(b, "#define KAFU_AOT_MEMORY_RESERVE %#llxull\n\n",
@@ -374,7 +384,8 @@ static kafu_err build_glue(const kafu_wasm_module *m, const char *label,
     if (t->n_params >= sizeof params) continue;
     emit_export(b, n_slots, ex, t);
     emitf(&table, "  kafu_x%u,\n", n_slots);
-    for (uint32_t p = 0; p < t->n_params; p++) params[p] = sig_letter(t->params[p]);
+    for (uint32_t p = 0; p < t->n_params; p++)
+      params[p] = sig_letter(t->params[p]);
     params[t->n_params] = 0;
     if (t->n_results) results[0] = sig_letter(t->results[0]);
     emitf(&names, "  {");
@@ -402,7 +413,8 @@ static kafu_err build_glue(const kafu_wasm_module *m, const char *label,
   }
 
   kafu_buf args = {0};
-  for (uint32_t i = 0; i < n_import_modules; i++) emitf(&args, ", (void *)gi");
+  for (uint32_t i = 0; i < n_import_modules; i++)
+    emitf(&args, ", (void *)gi");
   kafu_buf_u8(&args, 0);
   emitf(b, GLUE_RUNTIME, args.failed ? "" : (const char *)args.data);
   if (args.failed) b->failed = true;
@@ -426,8 +438,9 @@ static kafu_err find_memory_field(const char *header_path, char *field, size_t c
   if (hit) {
     const char *name = hit + sizeof marker - 1;
     size_t n = 0;
-    while (n + 1 < cap && ((name[n] >= 'a' && name[n] <= 'z') || (name[n] >= 'A' && name[n] <= 'Z') ||
-                           (name[n] >= '0' && name[n] <= '9') || name[n] == '_'))
+    while (n + 1 < cap &&
+           ((name[n] >= 'a' && name[n] <= 'z') || (name[n] >= 'A' && name[n] <= 'Z') ||
+            (name[n] >= '0' && name[n] <= '9') || name[n] == '_'))
       n++;
     if (name[n] != ';') {
       rc = kafu_fail(err, KAFU_E_INTERNAL, "aot: unexpected memory declaration in %s", header_path);
