@@ -154,6 +154,7 @@ WASI_HOSTFN(path_rename) {
   if (!rc) rc = resolve_arg(env, inst, WASI_ARG32(3), WASI_ARG32(4), WASI_ARG32(5), false, &to);
   if (!rc && renameat(from.dir_fd, from.name, to.dir_fd, to.name) != 0)
     rc = kafu_wasi_errno(errno);
+  if (!rc) kafu_wasi_fds_renamed(env, from.preopen, from.rel_path, to.preopen, to.rel_path);
   kafu_wasi_resolved_free(&from);
   kafu_wasi_resolved_free(&to);
   WASI_RET(rc);

@@ -108,6 +108,33 @@ static kafu_err init_stdio(kafu_wasi *w, const kafu_wasi_config *cfg, kafu_error
   return KAFU_OK;
 }
 
+static bool same_root(const kafu_wasi *w, uint32_t a, uint32_t b) {
+  return a == b || (w->preopens[a].root_dev == w->preopens[b].root_dev &&
+                    w->preopens[a].root_ino == w->preopens[b].root_ino);
+}
+
+void kafu_wasi_fds_renamed(kafu_wasi *w, uint32_t from_preopen, const char *from_rel,
+                           uint32_t to_preopen, const char *to_rel) {
+  size_t from_len = strlen(from_rel), to_len = strlen(to_rel);
+  if (from_len == 0) return; /* a preopen root cannot be renamed */
+  for (uint32_t i = 0; i < w->n_fds; i++) {
+    wasi_fd *f = &w->fds[i];
+    if (f->kind != WASI_FD_FILE || !f->rel_path || !same_root(w, f->preopen, from_preopen))
+      continue;
+    if (strncmp(f->rel_path, from_rel, from_len) != 0 ||
+        (f->rel_path[from_len] != '\0' && f->rel_path[from_len] != '/'))
+      continue;
+    const char *rest = f->rel_path + from_len;
+    char *moved = malloc(to_len + strlen(rest) + 1);
+    if (!moved) continue; /* keep the old path: only migration suffers */
+    memcpy(moved, to_rel, to_len);
+    strcpy(moved + to_len, rest);
+    free(f->rel_path);
+    f->rel_path = moved;
+    f->preopen = to_preopen;
+  }
+}
+
 kafu_err kafu_wasi_new(const kafu_wasi_config *cfg, kafu_wasi **out, kafu_error *err) {
   kafu_err rc = KAFU_OK;
   *out = NULL;
@@ -160,11 +187,14 @@ kafu_err kafu_wasi_new(const kafu_wasi_config *cfg, kafu_wasi **out, kafu_error 
     wasi_fd *f = &w->fds[3 + i];
     dst->root_fd = open(p->host_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dst->root_fd >= 0) f->host_fd = fcntl(dst->root_fd, F_DUPFD_CLOEXEC, 3);
-    if (dst->root_fd < 0 || f->host_fd < 0) {
+    struct stat st;
+    if (dst->root_fd < 0 || f->host_fd < 0 || fstat(dst->root_fd, &st) != 0) {
       rc = kafu_fail(err, KAFU_E_INPUT, "%s: cannot open preopen directory: %s", p->host_path,
                      strerror(errno));
       goto out;
     }
+    dst->root_dev = (uint64_t)st.st_dev;
+    dst->root_ino = (uint64_t)st.st_ino;
     f->kind = WASI_FD_PREOPEN;
     f->owns_host_fd = true;
     f->filetype = WASI_FILETYPE_DIRECTORY;

@@ -110,6 +110,7 @@ typedef struct wasi_preopen {
   char *host_path;
   char *guest_path;
   int root_fd; /* owned; the sandbox root, independent of the guest's fd table */
+  uint64_t root_dev, root_ino; /* identity: two preopens may share one host dir */
 } wasi_preopen;
 
 struct kafu_wasi {
@@ -142,6 +143,11 @@ void kafu_wasi_fd_release(wasi_fd *f);
 void kafu_wasi_dircache_clear(wasi_dirent_cache *c);
 /* Ensures w->fds has at least n entries. false on allocation failure. */
 bool kafu_wasi_fd_reserve(kafu_wasi *w, uint32_t n);
+/* After a successful rename of (from_preopen, from_rel) to (to_preopen,
+ * to_rel): open fds at or below the old path now live at the new one, so
+ * later path calls through them and migration use the new path. */
+void kafu_wasi_fds_renamed(kafu_wasi *w, uint32_t from_preopen, const char *from_rel,
+                           uint32_t to_preopen, const char *to_rel);
 /* Host st_mode -> preview1 filetype. */
 uint8_t kafu_wasi_filetype(unsigned mode);
 /* Host errno -> preview1 errno. */

@@ -296,6 +296,34 @@ static void test_renumber_and_many_fds(void **state) {
   assert_true(fd > 300);
 }
 
+/* An open directory fd follows a rename of its directory (or of a parent). */
+static void test_dir_fd_follows_rename(void **state) {
+  fixture *fx = *state;
+  wasi_t *t = fx->t;
+  make_dir(fx->dir, "p");
+  make_dir(fx->dir, "p/d");
+  uint32_t d, f, x;
+  assert_int_equal(wopen(t, 3, "p/d", 0, 2, 0, &d), 0);
+  assert_int_equal(wopen(t, 3, "p/d/file", 0, 1, 0, &f), 0);
+  uint32_t len = put_str(t, G_PATH, "p");
+  uint32_t len2 = put_str(t, G_PATH2, "q");
+  assert_int_equal(W(t, "path_rename", 3, G_PATH, len, 3, G_PATH2, len2), 0);
+  assert_int_equal(wopen(t, d, "new", 0, 1, 0, &x), 0);
+  assert_true(path_exists(fx->dir, "q/d/new"));
+  assert_false(path_exists(fx->dir, "p"));
+  /* a sibling with the same prefix is not touched */
+  make_dir(fx->dir, "q/dd");
+  assert_int_equal(wopen(t, 3, "q/dd", 0, 2, 0, &x), 0);
+  len = put_str(t, G_PATH, "q/d");
+  len2 = put_str(t, G_PATH2, "q/e");
+  assert_int_equal(W(t, "path_rename", 3, G_PATH, len, 3, G_PATH2, len2), 0);
+  uint32_t y;
+  assert_int_equal(wopen(t, x, "in-dd", 0, 1, 0, &y), 0);
+  assert_true(path_exists(fx->dir, "q/dd/in-dd"));
+  assert_int_equal(wopen(t, d, "in-e", 0, 1, 0, &y), 0);
+  assert_true(path_exists(fx->dir, "q/e/in-e"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_create_write_seek_read, setup, teardown),
@@ -304,6 +332,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_readdir, setup, teardown),
       cmocka_unit_test_setup_teardown(test_path_ops, setup, teardown),
       cmocka_unit_test_setup_teardown(test_renumber_and_many_fds, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_dir_fd_follows_rename, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

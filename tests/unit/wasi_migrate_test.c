@@ -153,6 +153,25 @@ static void test_missing_file_is_ebadf_with_one_warning(void **state) {
   assert_int_equal(again, gone);
 }
 
+/* A file renamed while open is reopened under its new name. */
+static void test_renamed_open_file_restores(void **state) {
+  fixture *fx = *state;
+  write_file(fx->dir_a, "tmp.txt", "0123456789");
+  write_file(fx->dir_b, "final.txt", "0123456789");
+  uint32_t fd;
+  char buf[16];
+  assert_int_equal(wopen(fx->a, 3, "tmp.txt", 0, 0, 0, &fd), 0);
+  assert_int_equal(wread(fx->a, fd, 4, buf), 0);
+  uint32_t len = put_str(fx->a, G_PATH, "tmp.txt");
+  uint32_t len2 = put_str(fx->a, G_PATH2, "final.txt");
+  assert_int_equal(W(fx->a, "path_rename", 3, G_PATH, len, 3, G_PATH2, len2), 0);
+  kafu_buf st = save(fx->a);
+  assert_int_equal(restore_counting_warnings(fx->b, &st, KAFU_OK), 0);
+  kafu_buf_free(&st);
+  assert_int_equal(wread(fx->b, fd, 3, buf), 0);
+  assert_string_equal(buf, "456");
+}
+
 static void test_created_file_is_not_recreated(void **state) {
   fixture *fx = *state;
   uint32_t fd;
@@ -390,6 +409,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_file_continues_at_offset, setup, teardown),
       cmocka_unit_test_setup_teardown(test_missing_file_is_ebadf_with_one_warning, setup, teardown),
       cmocka_unit_test_setup_teardown(test_created_file_is_not_recreated, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_renamed_open_file_restores, setup, teardown),
       cmocka_unit_test_setup_teardown(test_missing_preopen_on_target, setup, teardown),
       cmocka_unit_test_setup_teardown(test_monotonic_clock_continues, setup, teardown),
       cmocka_unit_test_setup_teardown(test_readdir_continues_across_restore, setup, teardown),
