@@ -18,6 +18,10 @@ typedef struct kafu_snapify_scan {
   size_t n_indirect, cap_indirect;
   BinaryenExpressionRef *loops; /* every Loop, outer before inner */
   size_t n_loops, cap_loops;
+  const char **branches; /* target labels of br, br_if and br_table */
+  size_t n_branches, cap_branches;
+  BinaryenIndex *local_sets; /* local indices written by local.set/tee */
+  size_t n_local_sets, cap_local_sets;
   bool mutates_table; /* table.set or table.grow */
   bool tail_call;     /* return_call or return_call_indirect */
   bool nomem;
@@ -31,6 +35,15 @@ typedef struct kafu_snapify_scan {
 kafu_err kafu_snapify_walk(BinaryenExpressionRef body, kafu_snapify_scan *scan,
                            kafu_error *err);
 void kafu_snapify_scan_free(kafu_snapify_scan *scan);
+
+/* Which loops of a function get a poll under --policy kafu (want_poll[i] for
+ * scan->loops[i]). Every loop does, except an innermost loop without calls
+ * that counts an induction variable towards a loop-invariant bound and sits
+ * inside another loop of the same function: the enclosing loop's poll runs
+ * once per pass over it. Skipping only delays when a migration can happen;
+ * it never changes what the program computes. Errors: as kafu_snapify_walk. */
+kafu_err kafu_snapify_plan_loop_polls(const kafu_snapify_scan *scan, bool *want_poll,
+                                      kafu_error *err);
 
 /* Binaryen 108 stores names from the name section escaped: every byte that is
  * not a wasm identifier character becomes \xx. Both return malloc'd strings

@@ -182,17 +182,28 @@ static BinaryenExpressionRef make_poll(BinaryenModuleRef mod, uint32_t site) {
   return BinaryenBlock(mod, NULL, list, 2, BinaryenTypeNone());
 }
 
-static void insert_polls(ctx *c) {
+static kafu_err insert_polls(ctx *c) {
   for (size_t i = 0; i < c->graph.n_funcs; i++) {
     if (!c->plan[i].polled) continue;
     uint32_t site = c->plan[i].sites[1] >= 0 ? (uint32_t)c->plan[i].sites[1] : KAFU_SNAPIFY_NO_SITE;
     const kafu_snapify_scan *scan = &c->graph.funcs[i].scan;
-    for (size_t l = 0; l < scan->n_loops; l++) {
+    bool *want = malloc((scan->n_loops + 1) * sizeof *want);
+    if (!want) return fail_nomem(c);
+    for (size_t l = 0; l < scan->n_loops; l++) want[l] = true;
+    /* --policy always keeps a poll in every loop: it is the testing mode */
+    kafu_err rc = c->opts->policy == KAFU_POLICY_ALWAYS
+                      ? KAFU_OK
+                      : kafu_snapify_plan_loop_polls(scan, want, c->err);
+    for (size_t l = 0; l < scan->n_loops && rc == KAFU_OK; l++) {
+      if (!want[l]) continue;
       BinaryenExpressionRef loop = scan->loops[l];
       BinaryenExpressionRef list[2] = {make_poll(c->mod, site), BinaryenLoopGetBody(loop)};
       BinaryenLoopSetBody(loop, BinaryenBlock(c->mod, NULL, list, 2, BinaryenTypeAuto()));
     }
+    free(want);
+    if (rc != KAFU_OK) return kafu_error_prefix(c->err, c->label);
   }
+  return KAFU_OK;
 }
 
 /* Moves f's body into f$kafu_body and makes f call it between enter and leave
@@ -438,7 +449,7 @@ kafu_err kafu_snapify_transform(const uint8_t *wasm, size_t len, const kafu_meta
   if ((rc = add_globals_save_restore(&c)) != KAFU_OK || (rc = find_state_region(&c, in_meta)) != KAFU_OK)
     goto out;
   add_imports_and_countdown(&c);
-  insert_polls(&c);
+  if ((rc = insert_polls(&c)) != KAFU_OK) goto out;
   for (size_t i = 0; i < c.graph.n_funcs; i++) {
     const plan_func *p = &c.plan[i];
     if (p->sites[0] < 0 && p->sites[1] < 0 && p->sites[2] < 0) continue;

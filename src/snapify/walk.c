@@ -110,6 +110,24 @@ static void record_indirect(kafu_snapify_scan *scan, BinaryenType params, Binary
   scan->ind_results[scan->n_indirect++] = results;
 }
 
+static void record_branch(kafu_snapify_scan *scan, const char *name) {
+  if (!name) return;
+  if (!grow((void **)&scan->branches, &scan->cap_branches, scan->n_branches, sizeof(char *))) {
+    scan->nomem = true;
+    return;
+  }
+  scan->branches[scan->n_branches++] = name;
+}
+
+static void record_local_set(kafu_snapify_scan *scan, BinaryenIndex index) {
+  if (!grow((void **)&scan->local_sets, &scan->cap_local_sets, scan->n_local_sets,
+            sizeof *scan->local_sets)) {
+    scan->nomem = true;
+    return;
+  }
+  scan->local_sets[scan->n_local_sets++] = index;
+}
+
 static void record_loop(kafu_snapify_scan *scan, BinaryenExpressionRef loop) {
   if (!grow((void **)&scan->loops, &scan->cap_loops, scan->n_loops, sizeof *scan->loops)) {
     scan->nomem = true;
@@ -135,8 +153,16 @@ static void push_children(expr_stack *st, BinaryenExpressionRef e, expr_kind kin
     record_loop(scan, e);
     c[0] = BinaryenLoopGetBody(e);
     break;
-  case K_BREAK: c[0] = BinaryenBreakGetValue(e); c[1] = BinaryenBreakGetCondition(e); break;
-  case K_SWITCH: c[0] = BinaryenSwitchGetValue(e); c[1] = BinaryenSwitchGetCondition(e); break;
+  case K_BREAK:
+    record_branch(scan, BinaryenBreakGetName(e));
+    c[0] = BinaryenBreakGetValue(e); c[1] = BinaryenBreakGetCondition(e);
+    break;
+  case K_SWITCH:
+    for (BinaryenIndex i = 0; i < BinaryenSwitchGetNumNames(e); i++)
+      record_branch(scan, BinaryenSwitchGetNameAt(e, i));
+    record_branch(scan, BinaryenSwitchGetDefaultName(e));
+    c[0] = BinaryenSwitchGetValue(e); c[1] = BinaryenSwitchGetCondition(e);
+    break;
   case K_CALL:
     record_call(scan, BinaryenCallGetTarget(e));
     if (BinaryenCallIsReturn(e)) scan->tail_call = true;
@@ -150,7 +176,10 @@ static void push_children(expr_stack *st, BinaryenExpressionRef e, expr_kind kin
     for (BinaryenIndex i = BinaryenCallIndirectGetNumOperands(e); i-- > 0;)
       push(st, BinaryenCallIndirectGetOperandAt(e, i));
     return;
-  case K_LOCAL_SET: c[0] = BinaryenLocalSetGetValue(e); break;
+  case K_LOCAL_SET:
+    record_local_set(scan, BinaryenLocalSetGetIndex(e));
+    c[0] = BinaryenLocalSetGetValue(e);
+    break;
   case K_GLOBAL_SET: c[0] = BinaryenGlobalSetGetValue(e); break;
   case K_LOAD: c[0] = BinaryenLoadGetPtr(e); break;
   case K_STORE: c[0] = BinaryenStoreGetPtr(e); c[1] = BinaryenStoreGetValue(e); break;
@@ -254,5 +283,7 @@ void kafu_snapify_scan_free(kafu_snapify_scan *scan) {
   free(scan->ind_params);
   free(scan->ind_results);
   free(scan->loops);
+  free(scan->branches);
+  free(scan->local_sets);
   memset(scan, 0, sizeof *scan);
 }

@@ -291,6 +291,46 @@ static void test_regions(void **state) {
   free(in.bytes);
 }
 
+
+static size_t count_calls(BinaryenModuleRef mod, const char *func, const char *target) {
+  BinaryenFunctionRef f = BinaryenGetFunction(mod, func);
+  assert_non_null(f);
+  kafu_snapify_scan scan = {0};
+  assert_int_equal(kafu_snapify_walk(BinaryenFunctionGetBody(f), &scan, NULL), KAFU_OK);
+  size_t n = 0;
+  for (size_t i = 0; i < scan.n_callees; i++) n += !strcmp(scan.callees[i], target);
+  kafu_snapify_scan_free(&scan);
+  return n;
+}
+
+/* A poll per loop head, except a nested, call-free loop counting towards an
+ * invariant bound; --policy always keeps them all. */
+static void test_loop_polls(void **state) {
+  (void)state;
+  char path[512];
+  build_wat("loops", path, sizeof path);
+  blob in = load(path);
+  static const kafu_snapify_annotation ann[] = {{KAFU_SITE_OFFLOAD, "kernel", "cloud1"}};
+  static const struct {
+    kafu_snapify_policy policy;
+    size_t polls;
+  } cases[] = {{KAFU_POLICY_KAFU, 4}, {KAFU_POLICY_ALWAYS, 5}};
+  for (size_t i = 0; i < 2; i++) {
+    kafu_buf out;
+    kafu_error err = {0};
+    assert_int_equal(snap(&in, "loops.wasm", ann, 1, cases[i].policy, &out, &err), KAFU_OK);
+    expect_valid(&out, "loops.snap.wasm");
+    BinaryenModuleRef mod = BinaryenModuleRead((char *)out.data, out.len);
+    const char *poll = import_named(mod, "kafu", "poll");
+    assert_non_null(poll);
+    assert_int_equal(count_calls(mod, "kernel$kafu_body", poll), cases[i].polls);
+    assert_int_equal(count_calls(mod, "leaf", poll), 0); /* polled region, but no loop */
+    BinaryenModuleDispose(mod);
+    kafu_buf_free(&out);
+  }
+  free(in.bytes);
+}
+
 /* Appends a kafu section written the way kafu cc does (flags 0). */
 static blob with_section(const blob *in, const kafu_meta *m) {
   kafu_buf payload = {0}, w = {0};
@@ -472,6 +512,7 @@ int main(void) {
       cmocka_unit_test(test_dests_golden),
       cmocka_unit_test(test_leaf_in_printf_loop_minimal),
       cmocka_unit_test(test_regions),
+      cmocka_unit_test(test_loop_polls),
       cmocka_unit_test(test_annotations_from_section),
       cmocka_unit_test(test_refusals),
       cmocka_unit_test(test_policy_always),
