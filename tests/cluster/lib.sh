@@ -6,9 +6,22 @@ set -euo pipefail
 : "${KAFU_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 CLUSTER_DIR="$KAFU_SRC/tests/cluster"
 
-# free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
+# free_port: a TCP port on 127.0.0.1 that nothing listens on right now, taken
+# below the kernel's ephemeral range (32768+) so that no outgoing connection
+# grabs it between now and the daemon's bind.
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+  python3 -c '
+import random, socket
+for _ in range(200):
+    p = random.randint(20000, 32000)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); print(p); break
+    except OSError:
+        pass
+    finally:
+        s.close()
+'
 }
 
 # write_config FILE APP NAME:ENGINE[:DIR] ... — nodes in order (the first one
