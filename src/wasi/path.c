@@ -24,6 +24,11 @@ static uint16_t resolve_arg(kafu_wasi *w, kafu_engine_instance *inst, uint32_t f
   return kafu_wasi_resolve(w, dir, path, len, follow, out);
 }
 
+static int clear_nonblock(int fd) {
+  int fl = fcntl(fd, F_GETFL);
+  return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+}
+
 uint16_t kafu_wasi_open_resolved(kafu_wasi *w, wasi_resolved *r, uint16_t oflags,
                                  bool want_read, bool want_write, uint16_t fdflags,
                                  wasi_fd *f) {
@@ -49,6 +54,9 @@ uint16_t kafu_wasi_open_resolved(kafu_wasi *w, wasi_resolved *r, uint16_t oflags
   if (fdflags & WASI_FDFLAG_RSYNC) flags |= O_RSYNC;
   if (fdflags & WASI_FDFLAG_SYNC) flags |= O_SYNC;
 
+  /* Open non-blocking so a FIFO without a peer cannot hang the node in
+   * open(2); the guest's own NONBLOCK choice is applied right after. */
+  flags |= O_NONBLOCK;
   int fd = openat(r->dir_fd, r->name, flags, 0666);
   if (fd < 0 && errno == EISDIR && want_write && !(flags & (O_CREAT | O_TRUNC))) {
     /* Callers often ask for every right; a directory can still be opened to
@@ -60,7 +68,7 @@ uint16_t kafu_wasi_open_resolved(kafu_wasi *w, wasi_resolved *r, uint16_t oflags
   }
   if (fd < 0) return kafu_wasi_errno(errno);
   struct stat st;
-  if (fstat(fd, &st) != 0) {
+  if (fstat(fd, &st) != 0 || (!(fdflags & WASI_FDFLAG_NONBLOCK) && clear_nonblock(fd) != 0)) {
     int e = errno;
     close(fd);
     return kafu_wasi_errno(e);

@@ -324,6 +324,31 @@ static void test_dir_fd_follows_rename(void **state) {
   assert_true(path_exists(fx->dir, "q/e/in-e"));
 }
 
+/* Opening a FIFO must never hang the node: without a peer, a write-only open
+ * fails (ENXIO) and a read-only open succeeds and reads as blocking later. */
+static void test_fifo_open_does_not_hang(void **state) {
+  fixture *fx = *state;
+  wasi_t *t = fx->t;
+  char path[600];
+  snprintf(path, sizeof path, "%s/fifo", fx->dir);
+  assert_int_equal(mkfifo(path, 0644), 0);
+  uint32_t fd;
+  put_str(t, G_PATH, "fifo");
+  assert_int_equal(W(t, "path_open", 3, 0, G_PATH, 4, 0, 1ull << 6 /* FD_WRITE */, 0, 0, G_RES),
+                   60 /* ENXIO */);
+  assert_int_equal(wopen(t, 3, "fifo", 0, 0, 0, &fd), 0); /* read+write: no hang either */
+  put_str(t, G_PATH, "fifo");
+  assert_int_equal(W(t, "path_open", 3, 0, G_PATH, 4, 0, 2 /* FD_READ */, 0, 0, G_RES), 0);
+  uint32_t rfd = rd32(t, G_RES);
+  assert_int_equal(W(t, "fd_fdstat_get", rfd, 64), 0);
+  assert_int_equal(t->mem[66] & 4, 0); /* not NONBLOCK for the guest */
+  uint32_t n;
+  assert_int_equal(wwrite(t, fd, "ping", &n), 0);
+  char buf[8];
+  assert_int_equal(wread(t, rfd, 4, buf), 0);
+  assert_string_equal(buf, "ping");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_create_write_seek_read, setup, teardown),
@@ -333,6 +358,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_path_ops, setup, teardown),
       cmocka_unit_test_setup_teardown(test_renumber_and_many_fds, setup, teardown),
       cmocka_unit_test_setup_teardown(test_dir_fd_follows_rename, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_fifo_open_does_not_hang, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
