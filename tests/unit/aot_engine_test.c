@@ -365,6 +365,34 @@ static void test_small_thread_stack(void **state) {
   assert_true(*(int *)result);
 }
 
+/* Virtual size of this process in KiB (/proc/self/status VmSize). */
+static long vm_size_kib(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  long kib = -1;
+  while (f && fgets(line, sizeof line, f))
+    if (!strncmp(line, "VmSize:", 7)) kib = strtol(line + 7, NULL, 10);
+  if (f) fclose(f);
+  return kib;
+}
+
+/* Creating and freeing many instances (a migration does one each time) must
+ * give back each memory's whole 8 GiB reservation. */
+static void test_instance_churn(void **state) {
+  fixture *fx = *state;
+  long before = vm_size_kib();
+  for (int i = 0; i < 300; i++) {
+    kafu_engine_instance *inst = NULL;
+    kafu_error err = {0};
+    assert_int_equal(g_aot->instantiate(fx->mod, g_imports, N_IMPORTS, &inst, &err), KAFU_OK);
+    call_ok(inst, "store", 2, (kafu_slot)64, (kafu_slot)i);
+    g_aot->instance_free(inst);
+  }
+  long grown_kib = vm_size_kib() - before;
+  assert_true(before > 0);
+  assert_true(grown_kib < 1024 * 1024); /* far below 300 x 8 GiB */
+}
+
 static void test_instances_are_separate(void **state) {
   fixture *fx = *state;
   kafu_engine_instance *second = NULL;
@@ -800,6 +828,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_deep_recursion, setup_basic, teardown_basic),
       cmocka_unit_test_setup_teardown(test_small_thread_stack, setup_basic, teardown_basic),
       cmocka_unit_test_setup_teardown(test_instances_are_separate, setup_basic, teardown_basic),
+      cmocka_unit_test_setup_teardown(test_instance_churn, setup_basic, teardown_basic),
       cmocka_unit_test_setup_teardown(test_two_modules, setup_basic, teardown_basic),
       cmocka_unit_test_setup_teardown(test_import_errors, setup_basic, teardown_basic),
       cmocka_unit_test(test_start_function_and_instantiation_traps),
