@@ -13,6 +13,11 @@
 #define MAX_TABLE_ELEMS (10u << 20)
 
 static bool g_spectest;
+static uint32_t g_stack_slots = DEFAULT_STACK_SLOTS;
+
+void kafu_interp_set_stack_slots(uint32_t n_slots) {
+  g_stack_slots = n_slots >= 1024 ? n_slots : DEFAULT_STACK_SLOTS;
+}
 
 void kafu_interp_enable_spectest(bool on) { g_spectest = on; }
 
@@ -168,14 +173,14 @@ kafu_err kafu_interp_instantiate(kafu_engine_module *mod, const kafu_host_import
   inst->max_depth = opts && opts->max_call_depth ? opts->max_call_depth : DEFAULT_MAX_DEPTH;
   inst->frames_bytes = ((size_t)inst->max_depth + 1) * sizeof(iframe);
   inst->frames = IALLOC(inst->frames_bytes);
-  inst->stack_bytes = (size_t)DEFAULT_STACK_SLOTS * sizeof(islot);
+  inst->stack_bytes = (size_t)g_stack_slots * sizeof(islot);
   inst->stack = IALLOC(inst->stack_bytes);
   if (!inst->hosts || !inst->globals || !inst->tables || !inst->data_dropped ||
       !inst->elem_dropped || !inst->frames || !inst->stack) {
     rc = kafu_fail(err, KAFU_E_NOMEM, "%s: out of memory", label);
     goto fail;
   }
-  inst->stack_end = inst->stack + DEFAULT_STACK_SLOTS;
+  inst->stack_end = inst->stack + g_stack_slots;
   inst->stack_top = inst->stack;
 
   /* Imports, in order; they come first in each index space. */

@@ -13,6 +13,11 @@ extern const kafu_engine_ops kafu_engine_interp_ops;
  * and memory (conformance runs only). Off by default. */
 void kafu_interp_enable_spectest(bool on);
 
+/* Size of each new instance's value stack in 8-byte slots (default 4 Mi =
+ * 32 MiB of address space, touched only as deep as calls go). Values below
+ * 1024 restore the default. */
+void kafu_interp_set_stack_slots(uint32_t n_slots);
+
 /* Runs the module's start function, if any. Errors: as kafu_engine_ops.call. */
 kafu_err kafu_interp_run_start(kafu_engine_instance *inst, kafu_error *err);
 
