@@ -150,12 +150,13 @@ static void index_build(ir_index *x, const char *ir) {
     if (!nl) break;
     line = nl + 1;
   }
-  qsort(x->globals, x->n_globals, sizeof *x->globals, symbol_cmp);
-  qsort(x->funcs, x->n_funcs, sizeof *x->funcs, symbol_cmp);
+  if (x->n_globals) qsort(x->globals, x->n_globals, sizeof *x->globals, symbol_cmp);
+  if (x->n_funcs) qsort(x->funcs, x->n_funcs, sizeof *x->funcs, symbol_cmp);
 }
 
 static const char *index_find(const ir_index *x, bool func, const char *name) {
   ir_symbol key = {(char *)name, NULL};
+  if (!(func ? x->n_funcs : x->n_globals)) return NULL;
   const ir_symbol *hit = bsearch(&key, func ? x->funcs : x->globals,
                                  func ? x->n_funcs : x->n_globals, sizeof key, symbol_cmp);
   return hit ? hit->line : NULL;

@@ -141,7 +141,7 @@ kafu_err kafu_cc_finish(kafu_cc_ctx *c, const char *linked, const char *output) 
     rc = kafu_fail(c->err, KAFU_E_IO, "interrupted by signal %d", kafu_cc_signal_pending());
     goto out;
   }
-  rc = kafu_file_write(output, result->data, result->len, c->err);
+  rc = kafu_cc_write_output(output, result->data, result->len, c->err);
 out:
   free(wasm);
   kafu_buf_free(&module);
