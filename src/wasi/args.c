@@ -6,7 +6,8 @@
 /* Sums the sizes (count, bytes incl. NULs) of a string vector. */
 static void sizes(char **v, int n, uint32_t *count, uint32_t *bytes) {
   uint64_t total = 0;
-  for (int i = 0; i < n; i++) total += strlen(v[i]) + 1;
+  for (int i = 0; i < n; i++)
+    total += strlen(v[i]) + 1;
   *count = (uint32_t)n;
   *bytes = total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
 }

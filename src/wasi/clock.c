@@ -94,4 +94,6 @@ WASI_HOSTFN(proc_exit) {
   return 1;
 }
 
-WASI_HOSTFN(proc_raise) { WASI_RET(WASI_ENOTSUP); }
+WASI_HOSTFN(proc_raise) {
+  WASI_RET(WASI_ENOTSUP);
+}

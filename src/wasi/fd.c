@@ -37,8 +37,8 @@ static uint16_t gather_iovs(kafu_engine_instance *inst, uint32_t iovs_ptr, uint3
 }
 
 /* Shared body of fd_read/fd_pread/fd_write/fd_pwrite. offset < 0: current position. */
-static uint16_t do_io(kafu_wasi *w, kafu_engine_instance *inst, const kafu_slot *args,
-                      bool write, int64_t offset, uint32_t result_ptr) {
+static uint16_t do_io(kafu_wasi *w, kafu_engine_instance *inst, const kafu_slot *args, bool write,
+                      int64_t offset, uint32_t result_ptr) {
   wasi_fd *f = kafu_wasi_fd_get(w, WASI_ARG32(0));
   if (!f) return WASI_EBADF;
   struct iovec *iov = malloc(WASI_IOV_MAX * sizeof *iov);
@@ -91,8 +91,12 @@ out:
   return rc;
 }
 
-WASI_HOSTFN(fd_read) { WASI_RET(do_io(env, inst, args, false, -1, WASI_ARG32(3))); }
-WASI_HOSTFN(fd_write) { WASI_RET(do_io(env, inst, args, true, -1, WASI_ARG32(3))); }
+WASI_HOSTFN(fd_read) {
+  WASI_RET(do_io(env, inst, args, false, -1, WASI_ARG32(3)));
+}
+WASI_HOSTFN(fd_write) {
+  WASI_RET(do_io(env, inst, args, true, -1, WASI_ARG32(3)));
+}
 
 WASI_HOSTFN(fd_pread) {
   if (WASI_ARG64(3) > INT64_MAX) WASI_RET(WASI_EINVAL);
@@ -180,8 +184,12 @@ static uint16_t sync_fd(kafu_wasi *w, uint32_t fd, bool data_only) {
   return WASI_ESUCCESS; /* pipes and ttys cannot be synced: nothing to do */
 }
 
-WASI_HOSTFN(fd_sync) { WASI_RET(sync_fd(env, WASI_ARG32(0), false)); }
-WASI_HOSTFN(fd_datasync) { WASI_RET(sync_fd(env, WASI_ARG32(0), true)); }
+WASI_HOSTFN(fd_sync) {
+  WASI_RET(sync_fd(env, WASI_ARG32(0), false));
+}
+WASI_HOSTFN(fd_datasync) {
+  WASI_RET(sync_fd(env, WASI_ARG32(0), true));
+}
 
 WASI_HOSTFN(fd_fdstat_get) {
   kafu_wasi *w = env;
@@ -226,8 +234,7 @@ WASI_HOSTFN(fd_fdstat_set_rights) {
   if (!f) WASI_RET(WASI_EBADF);
   uint64_t base = WASI_ARG64(1), inheriting = WASI_ARG64(2);
   /* Rights may only shrink. */
-  if ((base & ~f->rights_base) || (inheriting & ~f->rights_inheriting))
-    WASI_RET(WASI_ENOTCAPABLE);
+  if ((base & ~f->rights_base) || (inheriting & ~f->rights_inheriting)) WASI_RET(WASI_ENOTCAPABLE);
   f->rights_base = base;
   f->rights_inheriting = inheriting;
   WASI_RET(WASI_ESUCCESS);
@@ -265,12 +272,12 @@ void kafu_wasi_put_filestat(uint8_t *p, const struct stat *st) {
   p[16] = kafu_wasi_filetype(st->st_mode);
   kafu_wasi_put_u64(p + 24, (uint64_t)st->st_nlink);
   kafu_wasi_put_u64(p + 32, (uint64_t)st->st_size);
-  kafu_wasi_put_u64(p + 40, (uint64_t)st->st_atim.tv_sec * 1000000000ull +
-                                (uint64_t)st->st_atim.tv_nsec);
-  kafu_wasi_put_u64(p + 48, (uint64_t)st->st_mtim.tv_sec * 1000000000ull +
-                                (uint64_t)st->st_mtim.tv_nsec);
-  kafu_wasi_put_u64(p + 56, (uint64_t)st->st_ctim.tv_sec * 1000000000ull +
-                                (uint64_t)st->st_ctim.tv_nsec);
+  kafu_wasi_put_u64(p + 40,
+                    (uint64_t)st->st_atim.tv_sec * 1000000000ull + (uint64_t)st->st_atim.tv_nsec);
+  kafu_wasi_put_u64(p + 48,
+                    (uint64_t)st->st_mtim.tv_sec * 1000000000ull + (uint64_t)st->st_mtim.tv_nsec);
+  kafu_wasi_put_u64(p + 56,
+                    (uint64_t)st->st_ctim.tv_sec * 1000000000ull + (uint64_t)st->st_ctim.tv_nsec);
 }
 
 WASI_HOSTFN(fd_filestat_get) {
@@ -337,8 +344,8 @@ WASI_HOSTFN(fd_advise) {
   kafu_wasi *w = env;
   wasi_fd *f = kafu_wasi_fd_get(w, WASI_ARG32(0));
   if (!f) WASI_RET(WASI_EBADF);
-  static const int advice[] = {POSIX_FADV_NORMAL, POSIX_FADV_SEQUENTIAL, POSIX_FADV_RANDOM,
-                               POSIX_FADV_WILLNEED, POSIX_FADV_DONTNEED, POSIX_FADV_NOREUSE};
+  static const int advice[] = {POSIX_FADV_NORMAL,   POSIX_FADV_SEQUENTIAL, POSIX_FADV_RANDOM,
+                               POSIX_FADV_WILLNEED, POSIX_FADV_DONTNEED,   POSIX_FADV_NOREUSE};
   uint32_t a = WASI_ARG32(3);
   if (a >= sizeof advice / sizeof advice[0]) WASI_RET(WASI_EINVAL);
   if (WASI_ARG64(1) > INT64_MAX || WASI_ARG64(2) > INT64_MAX) WASI_RET(WASI_EINVAL);

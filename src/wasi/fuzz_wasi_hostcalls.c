@@ -34,7 +34,8 @@ static char g_root[64], g_sentinel[64];
 static int g_dev_null = -1; /* stdin: readable, always at EOF */
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st; (void)flag;
+  (void)st;
+  (void)flag;
   return ftw->level == 0 ? 0 : remove(path);
 }
 
@@ -42,12 +43,15 @@ static int count_entries(const char *dir) {
   DIR *d = opendir(dir);
   if (!d) return -1;
   int n = 0;
-  while (readdir(d)) n++;
+  while (readdir(d))
+    n++;
   closedir(d);
   return n;
 }
 
-static int count_fds(void) { return count_entries("/proc/self/fd"); }
+static int count_fds(void) {
+  return count_entries("/proc/self/fd");
+}
 
 static void init_dirs(void) {
   if (g_root[0]) return;
@@ -83,8 +87,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   kafu_wasi_preopen pre[2] = {{g_root, "/data"}, {g_root, "."}};
   const char *argv[] = {"prog", "arg"};
   const char *envp[] = {"A=B"};
-  kafu_wasi_config cfg = {.argc = 2, .argv = argv, .envc = 1, .envp = envp, .n_preopens = 2,
-                          .preopens = pre};
+  kafu_wasi_config cfg = {
+      .argc = 2, .argv = argv, .envc = 1, .envp = envp, .n_preopens = 2, .preopens = pre};
   cfg.stdin_fd = g_dev_null;
   kafu_wasi *w = NULL;
   kafu_error err;
@@ -95,7 +99,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static fuzz_inst inst;
   inst.hdr.ops = &fuzz_ops;
   /* Memory: the input repeated, then useful strings at fixed spots. */
-  for (size_t i = 0; i < MEM_SIZE; i++) inst.mem[i] = size ? data[i % size] : 0;
+  for (size_t i = 0; i < MEM_SIZE; i++)
+    inst.mem[i] = size ? data[i % size] : 0;
   memcpy(inst.mem + 16, "../sentinel/secret", 18);
   memcpy(inst.mem + 48, "sub/../..", 9);
   memcpy(inst.mem + 64, "a/b", 3);
@@ -112,7 +117,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         memcpy(&v, data + pos + 1, 8);
         pos += 9;
       } else {
-        for (int b = 0; b < 2 && pos < size; b++) v |= (uint64_t)data[pos++] << (8 * b);
+        for (int b = 0; b < 2 && pos < size; b++)
+          v |= (uint64_t)data[pos++] << (8 * b);
       }
       args[i] = imp->params[i] == KAFU_I32 ? (uint32_t)v : v;
     }

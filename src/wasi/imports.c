@@ -10,7 +10,8 @@ typedef struct import_spec {
   kafu_host_fn fn;
 } import_spec;
 
-#define F(n, p, r) {#n, p, r, kafu_wasi_host_##n}
+#define F(n, p, r)                                                                                 \
+  { #n, p, r, kafu_wasi_host_##n }
 static const import_spec k_imports[] = {
     F(args_get, "ii", "i"),
     F(args_sizes_get, "ii", "i"),
@@ -65,7 +66,8 @@ static const import_spec k_imports[] = {
 
 static void fill_types(const char *spec, kafu_valtype *out, uint8_t *n) {
   *n = 0;
-  for (const char *c = spec; *c; c++) out[(*n)++] = *c == 'I' ? KAFU_I64 : KAFU_I32;
+  for (const char *c = spec; *c; c++)
+    out[(*n)++] = *c == 'I' ? KAFU_I64 : KAFU_I32;
 }
 
 size_t kafu_wasi_imports(kafu_wasi *w, kafu_host_import *out, size_t cap) {

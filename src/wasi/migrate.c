@@ -25,9 +25,11 @@ kafu_err kafu_wasi_save(const kafu_wasi *w, kafu_buf *out, kafu_error *err) {
   kafu_buf_u16le(out, STATE_VERSION);
   kafu_buf_u64le(out, kafu_wasi_monotonic_peek(w));
   kafu_buf_u32le(out, (uint32_t)w->n_preopens);
-  for (size_t i = 0; i < w->n_preopens; i++) kafu_buf_str(out, w->preopens[i].guest_path);
+  for (size_t i = 0; i < w->n_preopens; i++)
+    kafu_buf_str(out, w->preopens[i].guest_path);
   uint32_t n_live = 0;
-  for (uint32_t fd = 0; fd < w->n_fds; fd++) n_live += w->fds[fd].kind != WASI_FD_FREE;
+  for (uint32_t fd = 0; fd < w->n_fds; fd++)
+    n_live += w->fds[fd].kind != WASI_FD_FREE;
   kafu_buf_u32le(out, n_live);
   for (uint32_t fd = 0; fd < w->n_fds; fd++) {
     const wasi_fd *f = &w->fds[fd];
@@ -56,9 +58,7 @@ kafu_err kafu_wasi_save(const kafu_wasi *w, kafu_buf *out, kafu_error *err) {
       kafu_buf_u64le(out, pos > 0 ? (uint64_t)pos : 0);
       break;
     }
-    default:
-      kafu_buf_u8(out, REC_BAD);
-      break;
+    default: kafu_buf_u8(out, REC_BAD); break;
     }
   }
   if (out->failed) return kafu_fail(err, KAFU_E_NOMEM, "wasi: out of memory saving state");
@@ -85,8 +85,10 @@ typedef struct saved_state {
 } saved_state;
 
 static void saved_free(saved_state *s) {
-  for (uint32_t i = 0; s->preopens && i < s->n_preopens; i++) free(s->preopens[i]);
-  for (uint32_t i = 0; s->fds && i < s->fds_cap; i++) free(s->fds[i].rel_path);
+  for (uint32_t i = 0; s->preopens && i < s->n_preopens; i++)
+    free(s->preopens[i]);
+  for (uint32_t i = 0; s->fds && i < s->fds_cap; i++)
+    free(s->fds[i].rel_path);
   free(s->preopens);
   free(s->fds);
 }
@@ -194,11 +196,8 @@ static kafu_err decode(const uint8_t *data, size_t len, saved_state *s, kafu_err
         goto bad;
       }
       break;
-    case REC_BAD:
-      break;
-    default:
-      why = "unknown fd record kind";
-      goto bad;
+    case REC_BAD: break;
+    default: why = "unknown fd record kind"; goto bad;
     }
     if (r.bad) goto bad;
   }
@@ -224,8 +223,8 @@ static void lose_fd(wasi_fd *f, uint32_t fd, const char *guest_dir, const char *
   memset(f, 0, sizeof *f);
   f->host_fd = -1;
   f->kind = WASI_FD_BAD;
-  kafu_log(KAFU_LOG_WARN, "wasi", "fd %u (%s/%s) could not be restored: %s; it is now closed",
-           fd, guest_dir, rel, why);
+  kafu_log(KAFU_LOG_WARN, "wasi", "fd %u (%s/%s) could not be restored: %s; it is now closed", fd,
+           guest_dir, rel, why);
 }
 
 /* Rebuilds one saved fd into *f (which starts zeroed) using w's preopens and
@@ -277,8 +276,8 @@ static void restore_one(kafu_wasi *w, wasi_fd *old, uint32_t n_old, const saved_
   const char *path = rel[0] ? rel : ".";
   /* Following is safe (the walk is sandboxed) and lets a node provide the
    * file through a symlink inside its preopen. */
-  uint16_t e = kafu_wasi_resolve_in(w, (uint32_t)pre, "", (const uint8_t *)path, strlen(path),
-                                    true, &r);
+  uint16_t e =
+      kafu_wasi_resolve_in(w, (uint32_t)pre, "", (const uint8_t *)path, strlen(path), true, &r);
   if (!e)
     e = kafu_wasi_open_resolved(w, &r, sf->oflags, sf->access & 1, sf->access & 2, sf->fdflags, f);
   kafu_wasi_resolved_free(&r);
@@ -314,10 +313,12 @@ kafu_err kafu_wasi_restore(kafu_wasi *w, const uint8_t *data, size_t len, kafu_e
     rc = kafu_fail(err, KAFU_E_NOMEM, "wasi: out of memory restoring state");
     goto out;
   }
-  for (uint32_t i = 0; i < n_new; i++) fresh[i].host_fd = -1;
+  for (uint32_t i = 0; i < n_new; i++)
+    fresh[i].host_fd = -1;
   for (uint32_t i = 0; i < s.n_fds; i++)
     restore_one(w, w->fds, w->n_fds, &s, &s.fds[i], &fresh[s.fds[i].fd]);
-  for (uint32_t i = 0; i < w->n_fds; i++) kafu_wasi_fd_release(&w->fds[i]);
+  for (uint32_t i = 0; i < w->n_fds; i++)
+    kafu_wasi_fd_release(&w->fds[i]);
   free(w->fds);
   w->fds = fresh;
   w->n_fds = n_new;

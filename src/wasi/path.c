@@ -29,9 +29,8 @@ static int clear_nonblock(int fd) {
   return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 }
 
-uint16_t kafu_wasi_open_resolved(kafu_wasi *w, wasi_resolved *r, uint16_t oflags,
-                                 bool want_read, bool want_write, uint16_t fdflags,
-                                 wasi_fd *f) {
+uint16_t kafu_wasi_open_resolved(kafu_wasi *w, wasi_resolved *r, uint16_t oflags, bool want_read,
+                                 bool want_write, uint16_t fdflags, wasi_fd *f) {
   int flags = O_CLOEXEC | O_NOFOLLOW;
   if (oflags & WASI_OFLAG_CREAT) flags |= O_CREAT;
   if (oflags & WASI_OFLAG_EXCL) flags |= O_EXCL;
@@ -107,8 +106,8 @@ WASI_HOSTFN(path_open) {
   if (rc) goto out;
   const wasi_fd *dir = kafu_wasi_fd_get(w, WASI_ARG32(0));
   uint64_t read_rights = WASI_RIGHT_FD_READ | WASI_RIGHT_FD_READDIR;
-  uint64_t write_rights = WASI_RIGHT_FD_WRITE | WASI_RIGHT_FD_DATASYNC |
-                          WASI_RIGHT_FD_ALLOCATE | WASI_RIGHT_FD_FILESTAT_SET_SIZE;
+  uint64_t write_rights = WASI_RIGHT_FD_WRITE | WASI_RIGHT_FD_DATASYNC | WASI_RIGHT_FD_ALLOCATE |
+                          WASI_RIGHT_FD_FILESTAT_SET_SIZE;
   rc = kafu_wasi_open_resolved(w, &r, (uint16_t)oflags, rights_base & read_rights,
                                rights_base & write_rights, (uint16_t)fdflags, &nf);
   if (rc) goto out;
@@ -160,8 +159,7 @@ WASI_HOSTFN(path_rename) {
   to.dir_fd = -1;
   uint16_t rc = resolve_arg(env, inst, WASI_ARG32(0), WASI_ARG32(1), WASI_ARG32(2), false, &from);
   if (!rc) rc = resolve_arg(env, inst, WASI_ARG32(3), WASI_ARG32(4), WASI_ARG32(5), false, &to);
-  if (!rc && renameat(from.dir_fd, from.name, to.dir_fd, to.name) != 0)
-    rc = kafu_wasi_errno(errno);
+  if (!rc && renameat(from.dir_fd, from.name, to.dir_fd, to.name) != 0) rc = kafu_wasi_errno(errno);
   if (!rc) kafu_wasi_fds_renamed(env, from.preopen, from.rel_path, to.preopen, to.rel_path);
   kafu_wasi_resolved_free(&from);
   kafu_wasi_resolved_free(&to);
@@ -175,8 +173,7 @@ WASI_HOSTFN(path_filestat_get) {
   uint16_t rc = resolve_arg(env, inst, WASI_ARG32(0), WASI_ARG32(2), WASI_ARG32(3),
                             WASI_ARG32(1) & WASI_LOOKUP_SYMLINK_FOLLOW, &r);
   struct stat st;
-  if (!rc && fstatat(r.dir_fd, r.name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-    rc = kafu_wasi_errno(errno);
+  if (!rc && fstatat(r.dir_fd, r.name, &st, AT_SYMLINK_NOFOLLOW) != 0) rc = kafu_wasi_errno(errno);
   if (!rc) kafu_wasi_put_filestat(out, &st);
   kafu_wasi_resolved_free(&r);
   WASI_RET(rc);
@@ -188,8 +185,7 @@ WASI_HOSTFN(path_filestat_set_times) {
   wasi_resolved r;
   uint16_t rc = resolve_arg(env, inst, WASI_ARG32(0), WASI_ARG32(2), WASI_ARG32(3),
                             WASI_ARG32(1) & WASI_LOOKUP_SYMLINK_FOLLOW, &r);
-  if (!rc && utimensat(r.dir_fd, r.name, ts, AT_SYMLINK_NOFOLLOW) != 0)
-    rc = kafu_wasi_errno(errno);
+  if (!rc && utimensat(r.dir_fd, r.name, ts, AT_SYMLINK_NOFOLLOW) != 0) rc = kafu_wasi_errno(errno);
   kafu_wasi_resolved_free(&r);
   WASI_RET(rc);
 }

@@ -19,9 +19,9 @@
 typedef struct sub_state {
   uint64_t userdata;
   uint8_t type;
-  bool done;          /* an event was already produced */
-  uint64_t deadline;  /* clocks: host monotonic ns at which it fires */
-  int poll_index;     /* fds: index into pollfds, or -1 */
+  bool done;         /* an event was already produced */
+  uint64_t deadline; /* clocks: host monotonic ns at which it fires */
+  int poll_index;    /* fds: index into pollfds, or -1 */
 } sub_state;
 
 static void put_event(uint8_t *out, uint32_t *n_events, const sub_state *s, uint16_t error,
@@ -106,13 +106,13 @@ WASI_HOSTFN(poll_oneoff) {
         st->done = true;
         continue;
       }
-      bool pollable = f->host_fd >= 0 && (f->filetype == WASI_FILETYPE_UNKNOWN ||
-                                          f->filetype == WASI_FILETYPE_CHARACTER_DEVICE ||
-                                          f->filetype == WASI_FILETYPE_SOCKET_STREAM ||
-                                          f->filetype == WASI_FILETYPE_SOCKET_DGRAM);
+      bool pollable =
+          f->host_fd >= 0 &&
+          (f->filetype == WASI_FILETYPE_UNKNOWN || f->filetype == WASI_FILETYPE_CHARACTER_DEVICE ||
+           f->filetype == WASI_FILETYPE_SOCKET_STREAM || f->filetype == WASI_FILETYPE_SOCKET_DGRAM);
       if (!pollable) {
-        bool hangup = f->kind == WASI_FD_STDIO && f->host_fd < 0 &&
-                      st->type == WASI_EVENTTYPE_FD_READ;
+        bool hangup =
+            f->kind == WASI_FD_STDIO && f->host_fd < 0 && st->type == WASI_EVENTTYPE_FD_READ;
         put_event(out, &n_events, st, 0, ready_bytes(f, st->type), hangup ? WASI_EVENT_HANGUP : 0);
         st->done = true;
         continue;
@@ -178,7 +178,15 @@ out:
   WASI_RET(rc);
 }
 
-WASI_HOSTFN(sock_accept) { WASI_RET(WASI_ENOTSUP); }
-WASI_HOSTFN(sock_recv) { WASI_RET(WASI_ENOTSUP); }
-WASI_HOSTFN(sock_send) { WASI_RET(WASI_ENOTSUP); }
-WASI_HOSTFN(sock_shutdown) { WASI_RET(WASI_ENOTSUP); }
+WASI_HOSTFN(sock_accept) {
+  WASI_RET(WASI_ENOTSUP);
+}
+WASI_HOSTFN(sock_recv) {
+  WASI_RET(WASI_ENOTSUP);
+}
+WASI_HOSTFN(sock_send) {
+  WASI_RET(WASI_ENOTSUP);
+}
+WASI_HOSTFN(sock_shutdown) {
+  WASI_RET(WASI_ENOTSUP);
+}

@@ -18,7 +18,7 @@
 #define WALK_MAX_SYMLINKS 40
 
 typedef struct walk {
-  int fds[WALK_MAX_DEPTH + 1]; /* fds[0] = preopen root (borrowed), others owned */
+  int fds[WALK_MAX_DEPTH + 1];          /* fds[0] = preopen root (borrowed), others owned */
   size_t canon_len[WALK_MAX_DEPTH + 1]; /* length of canon at each depth */
   size_t depth;
   char canon[WASI_MAX_PATH * 2]; /* canonical path of fds[depth] below the root */
@@ -94,7 +94,8 @@ uint16_t kafu_wasi_resolve_in(kafu_wasi *w, uint32_t preopen, const char *rel_pr
   size_t pos = 0;
   bool must_dir = false;
   for (;;) {
-    while (rem[pos] == '/') pos++;
+    while (rem[pos] == '/')
+      pos++;
     if (rem[pos] == '\0') { /* ran out: the target is the current directory */
       final_name = strdup(".");
       break;
@@ -104,7 +105,8 @@ uint16_t kafu_wasi_resolve_in(kafu_wasi *w, uint32_t preopen, const char *rel_pr
     size_t after = pos + comp_len;
     bool had_slash = rem[after] == '/';
     size_t next = after;
-    while (rem[next] == '/') next++;
+    while (rem[next] == '/')
+      next++;
     bool is_last = rem[next] == '\0';
     pos = next;
 
@@ -241,7 +243,8 @@ uint16_t kafu_wasi_resolve_in(kafu_wasi *w, uint32_t preopen, const char *rel_pr
   }
 out:
   if (wk) {
-    for (size_t d = 1; d <= wk->depth; d++) close(wk->fds[d]);
+    for (size_t d = 1; d <= wk->depth; d++)
+      close(wk->fds[d]);
   }
   free(wk);
   free(rem);
@@ -256,6 +259,6 @@ uint16_t kafu_wasi_resolve(kafu_wasi *w, wasi_fd *dir, const uint8_t *path, size
   out->dir_fd = -1;
   if (dir->kind != WASI_FD_PREOPEN && dir->kind != WASI_FD_FILE) return WASI_EBADF;
   if (dir->filetype != WASI_FILETYPE_DIRECTORY) return WASI_ENOTDIR;
-  return kafu_wasi_resolve_in(w, dir->preopen, dir->rel_path ? dir->rel_path : "", path,
-                              path_len, follow_last, out);
+  return kafu_wasi_resolve_in(w, dir->preopen, dir->rel_path ? dir->rel_path : "", path, path_len,
+                              follow_last, out);
 }

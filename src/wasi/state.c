@@ -15,7 +15,8 @@ static char **copy_strings(int n, const char *const *src) {
   for (int i = 0; i < n; i++) {
     out[i] = strdup(src[i] ? src[i] : "");
     if (!out[i]) {
-      for (int j = 0; j < i; j++) free(out[j]);
+      for (int j = 0; j < i; j++)
+        free(out[j]);
       free(out);
       return NULL;
     }
@@ -25,7 +26,8 @@ static char **copy_strings(int n, const char *const *src) {
 
 static void free_strings(char **v, int n) {
   if (!v) return;
-  for (int i = 0; i < n; i++) free(v[i]);
+  for (int i = 0; i < n; i++)
+    free(v[i]);
   free(v);
 }
 
@@ -33,12 +35,14 @@ bool kafu_wasi_fd_reserve(kafu_wasi *w, uint32_t n) {
   if (n <= w->n_fds) return true;
   if (n > WASI_MAX_FDS) return false;
   uint32_t cap = w->n_fds ? w->n_fds : 8;
-  while (cap < n) cap *= 2;
+  while (cap < n)
+    cap *= 2;
   if (cap > WASI_MAX_FDS) cap = WASI_MAX_FDS;
   wasi_fd *p = realloc(w->fds, cap * sizeof *p);
   if (!p) return false;
   memset(p + w->n_fds, 0, (cap - w->n_fds) * sizeof *p);
-  for (uint32_t i = w->n_fds; i < cap; i++) p[i].host_fd = -1;
+  for (uint32_t i = w->n_fds; i < cap; i++)
+    p[i].host_fd = -1;
   w->fds = p;
   w->n_fds = cap;
   return true;
@@ -60,7 +64,8 @@ int64_t kafu_wasi_fd_alloc(kafu_wasi *w) {
 }
 
 void kafu_wasi_dircache_clear(wasi_dirent_cache *c) {
-  for (size_t i = 0; i < c->n; i++) free(c->entries[i].name);
+  for (size_t i = 0; i < c->n; i++)
+    free(c->entries[i].name);
   free(c->entries);
   c->entries = NULL;
   c->n = 0;
@@ -219,7 +224,8 @@ out:
 
 void kafu_wasi_free(kafu_wasi *w) {
   if (!w) return;
-  for (uint32_t i = 0; i < w->n_fds; i++) kafu_wasi_fd_release(&w->fds[i]);
+  for (uint32_t i = 0; i < w->n_fds; i++)
+    kafu_wasi_fd_release(&w->fds[i]);
   free(w->fds);
   for (size_t i = 0; i < w->n_preopens; i++) {
     free(w->preopens[i].host_path);

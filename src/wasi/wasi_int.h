@@ -13,48 +13,118 @@
 
 /* ---- preview1 errno (wasi's numbering, not the host's) ---- */
 enum {
-  WASI_ESUCCESS = 0, WASI_E2BIG = 1, WASI_EACCES = 2, WASI_EADDRINUSE = 3,
-  WASI_EADDRNOTAVAIL = 4, WASI_EAFNOSUPPORT = 5, WASI_EAGAIN = 6, WASI_EALREADY = 7,
-  WASI_EBADF = 8, WASI_EBADMSG = 9, WASI_EBUSY = 10, WASI_ECANCELED = 11,
-  WASI_ECHILD = 12, WASI_ECONNABORTED = 13, WASI_ECONNREFUSED = 14,
-  WASI_ECONNRESET = 15, WASI_EDEADLK = 16, WASI_EDESTADDRREQ = 17, WASI_EDOM = 18,
-  WASI_EDQUOT = 19, WASI_EEXIST = 20, WASI_EFAULT = 21, WASI_EFBIG = 22,
-  WASI_EHOSTUNREACH = 23, WASI_EIDRM = 24, WASI_EILSEQ = 25, WASI_EINPROGRESS = 26,
-  WASI_EINTR = 27, WASI_EINVAL = 28, WASI_EIO = 29, WASI_EISCONN = 30,
-  WASI_EISDIR = 31, WASI_ELOOP = 32, WASI_EMFILE = 33, WASI_EMLINK = 34,
-  WASI_EMSGSIZE = 35, WASI_EMULTIHOP = 36, WASI_ENAMETOOLONG = 37,
-  WASI_ENETDOWN = 38, WASI_ENETRESET = 39, WASI_ENETUNREACH = 40, WASI_ENFILE = 41,
-  WASI_ENOBUFS = 42, WASI_ENODEV = 43, WASI_ENOENT = 44, WASI_ENOEXEC = 45,
-  WASI_ENOLCK = 46, WASI_ENOLINK = 47, WASI_ENOMEM = 48, WASI_ENOMSG = 49,
-  WASI_ENOPROTOOPT = 50, WASI_ENOSPC = 51, WASI_ENOSYS = 52, WASI_ENOTCONN = 53,
-  WASI_ENOTDIR = 54, WASI_ENOTEMPTY = 55, WASI_ENOTRECOVERABLE = 56,
-  WASI_ENOTSOCK = 57, WASI_ENOTSUP = 58, WASI_ENOTTY = 59, WASI_ENXIO = 60,
-  WASI_EOVERFLOW = 61, WASI_EOWNERDEAD = 62, WASI_EPERM = 63, WASI_EPIPE = 64,
-  WASI_EPROTO = 65, WASI_EPROTONOSUPPORT = 66, WASI_EPROTOTYPE = 67,
-  WASI_ERANGE = 68, WASI_EROFS = 69, WASI_ESPIPE = 70, WASI_ESRCH = 71,
-  WASI_ESTALE = 72, WASI_ETIMEDOUT = 73, WASI_ETXTBSY = 74, WASI_EXDEV = 75,
+  WASI_ESUCCESS = 0,
+  WASI_E2BIG = 1,
+  WASI_EACCES = 2,
+  WASI_EADDRINUSE = 3,
+  WASI_EADDRNOTAVAIL = 4,
+  WASI_EAFNOSUPPORT = 5,
+  WASI_EAGAIN = 6,
+  WASI_EALREADY = 7,
+  WASI_EBADF = 8,
+  WASI_EBADMSG = 9,
+  WASI_EBUSY = 10,
+  WASI_ECANCELED = 11,
+  WASI_ECHILD = 12,
+  WASI_ECONNABORTED = 13,
+  WASI_ECONNREFUSED = 14,
+  WASI_ECONNRESET = 15,
+  WASI_EDEADLK = 16,
+  WASI_EDESTADDRREQ = 17,
+  WASI_EDOM = 18,
+  WASI_EDQUOT = 19,
+  WASI_EEXIST = 20,
+  WASI_EFAULT = 21,
+  WASI_EFBIG = 22,
+  WASI_EHOSTUNREACH = 23,
+  WASI_EIDRM = 24,
+  WASI_EILSEQ = 25,
+  WASI_EINPROGRESS = 26,
+  WASI_EINTR = 27,
+  WASI_EINVAL = 28,
+  WASI_EIO = 29,
+  WASI_EISCONN = 30,
+  WASI_EISDIR = 31,
+  WASI_ELOOP = 32,
+  WASI_EMFILE = 33,
+  WASI_EMLINK = 34,
+  WASI_EMSGSIZE = 35,
+  WASI_EMULTIHOP = 36,
+  WASI_ENAMETOOLONG = 37,
+  WASI_ENETDOWN = 38,
+  WASI_ENETRESET = 39,
+  WASI_ENETUNREACH = 40,
+  WASI_ENFILE = 41,
+  WASI_ENOBUFS = 42,
+  WASI_ENODEV = 43,
+  WASI_ENOENT = 44,
+  WASI_ENOEXEC = 45,
+  WASI_ENOLCK = 46,
+  WASI_ENOLINK = 47,
+  WASI_ENOMEM = 48,
+  WASI_ENOMSG = 49,
+  WASI_ENOPROTOOPT = 50,
+  WASI_ENOSPC = 51,
+  WASI_ENOSYS = 52,
+  WASI_ENOTCONN = 53,
+  WASI_ENOTDIR = 54,
+  WASI_ENOTEMPTY = 55,
+  WASI_ENOTRECOVERABLE = 56,
+  WASI_ENOTSOCK = 57,
+  WASI_ENOTSUP = 58,
+  WASI_ENOTTY = 59,
+  WASI_ENXIO = 60,
+  WASI_EOVERFLOW = 61,
+  WASI_EOWNERDEAD = 62,
+  WASI_EPERM = 63,
+  WASI_EPIPE = 64,
+  WASI_EPROTO = 65,
+  WASI_EPROTONOSUPPORT = 66,
+  WASI_EPROTOTYPE = 67,
+  WASI_ERANGE = 68,
+  WASI_EROFS = 69,
+  WASI_ESPIPE = 70,
+  WASI_ESRCH = 71,
+  WASI_ESTALE = 72,
+  WASI_ETIMEDOUT = 73,
+  WASI_ETXTBSY = 74,
+  WASI_EXDEV = 75,
   WASI_ENOTCAPABLE = 76,
 };
 
 /* ---- other preview1 enumerations and flags ---- */
 enum {
-  WASI_FILETYPE_UNKNOWN = 0, WASI_FILETYPE_BLOCK_DEVICE = 1,
-  WASI_FILETYPE_CHARACTER_DEVICE = 2, WASI_FILETYPE_DIRECTORY = 3,
-  WASI_FILETYPE_REGULAR_FILE = 4, WASI_FILETYPE_SOCKET_DGRAM = 5,
-  WASI_FILETYPE_SOCKET_STREAM = 6, WASI_FILETYPE_SYMBOLIC_LINK = 7,
+  WASI_FILETYPE_UNKNOWN = 0,
+  WASI_FILETYPE_BLOCK_DEVICE = 1,
+  WASI_FILETYPE_CHARACTER_DEVICE = 2,
+  WASI_FILETYPE_DIRECTORY = 3,
+  WASI_FILETYPE_REGULAR_FILE = 4,
+  WASI_FILETYPE_SOCKET_DGRAM = 5,
+  WASI_FILETYPE_SOCKET_STREAM = 6,
+  WASI_FILETYPE_SYMBOLIC_LINK = 7,
 };
 enum { WASI_WHENCE_SET = 0, WASI_WHENCE_CUR = 1, WASI_WHENCE_END = 2 };
 enum {
-  WASI_CLOCK_REALTIME = 0, WASI_CLOCK_MONOTONIC = 1,
-  WASI_CLOCK_PROCESS_CPUTIME = 2, WASI_CLOCK_THREAD_CPUTIME = 3,
+  WASI_CLOCK_REALTIME = 0,
+  WASI_CLOCK_MONOTONIC = 1,
+  WASI_CLOCK_PROCESS_CPUTIME = 2,
+  WASI_CLOCK_THREAD_CPUTIME = 3,
 };
-enum { WASI_FDFLAG_APPEND = 1, WASI_FDFLAG_DSYNC = 2, WASI_FDFLAG_NONBLOCK = 4,
-       WASI_FDFLAG_RSYNC = 8, WASI_FDFLAG_SYNC = 16 };
-enum { WASI_OFLAG_CREAT = 1, WASI_OFLAG_DIRECTORY = 2, WASI_OFLAG_EXCL = 4,
-       WASI_OFLAG_TRUNC = 8 };
+enum {
+  WASI_FDFLAG_APPEND = 1,
+  WASI_FDFLAG_DSYNC = 2,
+  WASI_FDFLAG_NONBLOCK = 4,
+  WASI_FDFLAG_RSYNC = 8,
+  WASI_FDFLAG_SYNC = 16
+};
+enum { WASI_OFLAG_CREAT = 1, WASI_OFLAG_DIRECTORY = 2, WASI_OFLAG_EXCL = 4, WASI_OFLAG_TRUNC = 8 };
 enum { WASI_LOOKUP_SYMLINK_FOLLOW = 1 };
-enum { WASI_FSTFLAG_ATIM = 1, WASI_FSTFLAG_ATIM_NOW = 2, WASI_FSTFLAG_MTIM = 4,
-       WASI_FSTFLAG_MTIM_NOW = 8 };
+enum {
+  WASI_FSTFLAG_ATIM = 1,
+  WASI_FSTFLAG_ATIM_NOW = 2,
+  WASI_FSTFLAG_MTIM = 4,
+  WASI_FSTFLAG_MTIM_NOW = 8
+};
 enum { WASI_EVENTTYPE_CLOCK = 0, WASI_EVENTTYPE_FD_READ = 1, WASI_EVENTTYPE_FD_WRITE = 2 };
 enum { WASI_SUBCLOCK_ABSTIME = 1 };
 enum { WASI_PREOPENTYPE_DIR = 0 };
@@ -88,7 +158,7 @@ typedef struct wasi_dirent_cache {
     uint64_t ino;
     uint8_t type;
     char *name;
-  } *entries; /* sorted by name, so cookies (= indices) survive migration */
+  } * entries; /* sorted by name, so cookies (= indices) survive migration */
 } wasi_dirent_cache;
 
 typedef struct wasi_fd {
@@ -96,20 +166,20 @@ typedef struct wasi_fd {
   int host_fd;       /* -1 if none (empty stdin, output hook) */
   bool owns_host_fd; /* close host_fd with the entry */
   uint8_t filetype;
-  uint8_t stdio;     /* which of 0/1/2 for WASI_FD_STDIO */
+  uint8_t stdio; /* which of 0/1/2 for WASI_FD_STDIO */
   uint16_t fdflags;
-  uint16_t oflags;   /* as passed to path_open (DIRECTORY matters on restore) */
+  uint16_t oflags; /* as passed to path_open (DIRECTORY matters on restore) */
   bool can_read, can_write;
   uint64_t rights_base, rights_inheriting;
-  uint32_t preopen;  /* index into w->preopens: the root of this fd's path */
-  char *rel_path;    /* canonical path below the preopen ("" = the preopen itself) */
+  uint32_t preopen; /* index into w->preopens: the root of this fd's path */
+  char *rel_path;   /* canonical path below the preopen ("" = the preopen itself) */
   wasi_dirent_cache dir;
 } wasi_fd;
 
 typedef struct wasi_preopen {
   char *host_path;
   char *guest_path;
-  int root_fd; /* owned; the sandbox root, independent of the guest's fd table */
+  int root_fd;                 /* owned; the sandbox root, independent of the guest's fd table */
   uint64_t root_dev, root_ino; /* identity: two preopens may share one host dir */
 } wasi_preopen;
 
@@ -124,8 +194,8 @@ struct kafu_wasi {
   wasi_fd *fds;
   uint32_t n_fds; /* entries allocated in fds */
 
-  int64_t mono_offset;    /* guest monotonic = host monotonic + mono_offset */
-  uint64_t mono_last;     /* the last monotonic value handed out */
+  int64_t mono_offset; /* guest monotonic = host monotonic + mono_offset */
+  uint64_t mono_last;  /* the last monotonic value handed out */
   bool exited;
   int exit_code;
 };
@@ -168,11 +238,11 @@ bool kafu_wasi_times(uint64_t atim, uint64_t mtim, uint32_t fstflags, struct tim
 
 /* ---- path resolution inside a preopen (resolve.c) ---- */
 typedef struct wasi_resolved {
-  int dir_fd;      /* owned O_PATH fd of the directory holding `name` */
-  char *name;      /* owned; the last component, or "." for the directory itself */
-  char *rel_path;  /* owned; canonical path below the preopen */
+  int dir_fd;     /* owned O_PATH fd of the directory holding `name` */
+  char *name;     /* owned; the last component, or "." for the directory itself */
+  char *rel_path; /* owned; canonical path below the preopen */
   uint32_t preopen;
-  bool must_dir;   /* the guest path ended in '/' */
+  bool must_dir; /* the guest path ended in '/' */
 } wasi_resolved;
 
 /* Resolves `path` (borrowed bytes, not NUL-terminated) relative to directory
@@ -188,9 +258,8 @@ uint16_t kafu_wasi_resolve_in(kafu_wasi *w, uint32_t preopen, const char *rel_pr
 void kafu_wasi_resolved_free(wasi_resolved *r);
 /* Opens a resolved path for real; the wasi-level open used by path_open and
  * restore. Returns a preview1 errno, on success fills *f (kind FILE). */
-uint16_t kafu_wasi_open_resolved(kafu_wasi *w, wasi_resolved *r, uint16_t oflags,
-                                 bool want_read, bool want_write, uint16_t fdflags,
-                                 wasi_fd *f);
+uint16_t kafu_wasi_open_resolved(kafu_wasi *w, wasi_resolved *r, uint16_t oflags, bool want_read,
+                                 bool want_write, uint16_t fdflags, wasi_fd *f);
 
 /* ---- guest memory ---- */
 /* The guest bytes [ptr, ptr+len), or NULL if any of them is out of bounds. */
@@ -206,17 +275,18 @@ static inline void kafu_wasi_put_u16(uint8_t *p, uint16_t v) {
   p[1] = (uint8_t)(v >> 8);
 }
 static inline void kafu_wasi_put_u32(uint8_t *p, uint32_t v) {
-  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+  for (int i = 0; i < 4; i++)
+    p[i] = (uint8_t)(v >> (8 * i));
 }
 static inline void kafu_wasi_put_u64(uint8_t *p, uint64_t v) {
-  for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+  for (int i = 0; i < 8; i++)
+    p[i] = (uint8_t)(v >> (8 * i));
 }
 static inline uint16_t kafu_wasi_get_u16(const uint8_t *p) {
   return (uint16_t)(p[0] | (p[1] << 8));
 }
 static inline uint32_t kafu_wasi_get_u32(const uint8_t *p) {
-  return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-         ((uint32_t)p[3] << 24);
+  return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 static inline uint64_t kafu_wasi_get_u64(const uint8_t *p) {
   return (uint64_t)kafu_wasi_get_u32(p) | ((uint64_t)kafu_wasi_get_u32(p + 4) << 32);
@@ -240,32 +310,62 @@ static inline bool kafu_wasi_store_u64(kafu_engine_instance *inst, uint64_t ptr,
 #define WASI_ARG32(i) ((uint32_t)args[i])
 #define WASI_ARG64(i) ((uint64_t)args[i])
 /* Every preview1 function but proc_exit returns its errno in results[0]. */
-#define WASI_RET(e) do { results[0] = (kafu_slot)(uint16_t)(e); return 0; } while (0)
+#define WASI_RET(e)                                                                                \
+  do {                                                                                             \
+    results[0] = (kafu_slot)(uint16_t)(e);                                                         \
+    return 0;                                                                                      \
+  } while (0)
 
 /* Host function prototypes, defined across args.c, clock.c, fd.c, dir.c,
  * path.c and poll.c; imports.c binds them to their names and signatures. */
-#define WASI_HOSTFN(name) \
-  int kafu_wasi_host_##name(void *env, kafu_engine_instance *inst, const kafu_slot *args, \
+#define WASI_HOSTFN(name)                                                                          \
+  int kafu_wasi_host_##name(void *env, kafu_engine_instance *inst, const kafu_slot *args,          \
                             kafu_slot *results)
-WASI_HOSTFN(args_get); WASI_HOSTFN(args_sizes_get);
-WASI_HOSTFN(environ_get); WASI_HOSTFN(environ_sizes_get);
-WASI_HOSTFN(clock_res_get); WASI_HOSTFN(clock_time_get);
-WASI_HOSTFN(random_get); WASI_HOSTFN(sched_yield);
-WASI_HOSTFN(proc_exit); WASI_HOSTFN(proc_raise);
+WASI_HOSTFN(args_get);
+WASI_HOSTFN(args_sizes_get);
+WASI_HOSTFN(environ_get);
+WASI_HOSTFN(environ_sizes_get);
+WASI_HOSTFN(clock_res_get);
+WASI_HOSTFN(clock_time_get);
+WASI_HOSTFN(random_get);
+WASI_HOSTFN(sched_yield);
+WASI_HOSTFN(proc_exit);
+WASI_HOSTFN(proc_raise);
 WASI_HOSTFN(poll_oneoff);
-WASI_HOSTFN(fd_read); WASI_HOSTFN(fd_write); WASI_HOSTFN(fd_pread); WASI_HOSTFN(fd_pwrite);
-WASI_HOSTFN(fd_seek); WASI_HOSTFN(fd_tell); WASI_HOSTFN(fd_close); WASI_HOSTFN(fd_sync);
-WASI_HOSTFN(fd_datasync); WASI_HOSTFN(fd_fdstat_get); WASI_HOSTFN(fd_fdstat_set_flags);
+WASI_HOSTFN(fd_read);
+WASI_HOSTFN(fd_write);
+WASI_HOSTFN(fd_pread);
+WASI_HOSTFN(fd_pwrite);
+WASI_HOSTFN(fd_seek);
+WASI_HOSTFN(fd_tell);
+WASI_HOSTFN(fd_close);
+WASI_HOSTFN(fd_sync);
+WASI_HOSTFN(fd_datasync);
+WASI_HOSTFN(fd_fdstat_get);
+WASI_HOSTFN(fd_fdstat_set_flags);
 WASI_HOSTFN(fd_fdstat_set_rights);
-WASI_HOSTFN(fd_prestat_get); WASI_HOSTFN(fd_prestat_dir_name);
-WASI_HOSTFN(fd_filestat_get); WASI_HOSTFN(fd_filestat_set_size);
-WASI_HOSTFN(fd_filestat_set_times); WASI_HOSTFN(fd_readdir); WASI_HOSTFN(fd_advise);
-WASI_HOSTFN(fd_allocate); WASI_HOSTFN(fd_renumber);
-WASI_HOSTFN(path_open); WASI_HOSTFN(path_create_directory); WASI_HOSTFN(path_unlink_file);
-WASI_HOSTFN(path_remove_directory); WASI_HOSTFN(path_rename);
-WASI_HOSTFN(path_filestat_get); WASI_HOSTFN(path_filestat_set_times);
-WASI_HOSTFN(path_readlink); WASI_HOSTFN(path_symlink); WASI_HOSTFN(path_link);
-WASI_HOSTFN(sock_accept); WASI_HOSTFN(sock_recv); WASI_HOSTFN(sock_send);
+WASI_HOSTFN(fd_prestat_get);
+WASI_HOSTFN(fd_prestat_dir_name);
+WASI_HOSTFN(fd_filestat_get);
+WASI_HOSTFN(fd_filestat_set_size);
+WASI_HOSTFN(fd_filestat_set_times);
+WASI_HOSTFN(fd_readdir);
+WASI_HOSTFN(fd_advise);
+WASI_HOSTFN(fd_allocate);
+WASI_HOSTFN(fd_renumber);
+WASI_HOSTFN(path_open);
+WASI_HOSTFN(path_create_directory);
+WASI_HOSTFN(path_unlink_file);
+WASI_HOSTFN(path_remove_directory);
+WASI_HOSTFN(path_rename);
+WASI_HOSTFN(path_filestat_get);
+WASI_HOSTFN(path_filestat_set_times);
+WASI_HOSTFN(path_readlink);
+WASI_HOSTFN(path_symlink);
+WASI_HOSTFN(path_link);
+WASI_HOSTFN(sock_accept);
+WASI_HOSTFN(sock_recv);
+WASI_HOSTFN(sock_send);
 WASI_HOSTFN(sock_shutdown);
 
 #endif

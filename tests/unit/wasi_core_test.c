@@ -6,8 +6,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 #include <time.h>
+
+#include <cmocka.h>
 
 #include "../wasi/wasi_fake.h"
 
@@ -17,8 +18,13 @@ static const char *k_envp[] = {"K=V", "EMPTY="};
 static wasi_t *basic(void) {
   static char dir[] = "/tmp";
   kafu_wasi_preopen pre = {dir, "/data"};
-  kafu_wasi_config cfg = {.argc = 3, .argv = k_argv, .envc = 2, .envp = k_envp,
-                          .n_preopens = 1, .preopens = &pre, .stdin_fd = -1};
+  kafu_wasi_config cfg = {.argc = 3,
+                          .argv = k_argv,
+                          .envc = 2,
+                          .envp = k_envp,
+                          .n_preopens = 1,
+                          .preopens = &pre,
+                          .stdin_fd = -1};
   wasi_t *t = wasi_t_new(cfg, 0);
   assert_non_null(t);
   return t;
@@ -33,15 +39,47 @@ static uint64_t now_ns(clockid_t id) {
 static void test_import_table(void **state) {
   (void)state;
   wasi_t *t = basic();
-  static const char *need[] = {
-      "args_get", "args_sizes_get", "environ_get", "environ_sizes_get", "clock_res_get",
-      "clock_time_get", "random_get", "fd_read", "fd_write", "fd_pread", "fd_pwrite", "fd_seek",
-      "fd_tell", "fd_close", "fd_sync", "fd_datasync", "fd_fdstat_get", "fd_fdstat_set_flags",
-      "fd_prestat_get", "fd_prestat_dir_name", "fd_filestat_get", "fd_filestat_set_size",
-      "fd_filestat_set_times", "fd_readdir", "fd_advise", "fd_allocate", "fd_renumber",
-      "path_open", "path_create_directory", "path_unlink_file", "path_remove_directory",
-      "path_rename", "path_filestat_get", "path_filestat_set_times", "path_readlink",
-      "path_symlink", "path_link", "poll_oneoff", "sched_yield", "proc_exit", "proc_raise"};
+  static const char *need[] = {"args_get",
+                               "args_sizes_get",
+                               "environ_get",
+                               "environ_sizes_get",
+                               "clock_res_get",
+                               "clock_time_get",
+                               "random_get",
+                               "fd_read",
+                               "fd_write",
+                               "fd_pread",
+                               "fd_pwrite",
+                               "fd_seek",
+                               "fd_tell",
+                               "fd_close",
+                               "fd_sync",
+                               "fd_datasync",
+                               "fd_fdstat_get",
+                               "fd_fdstat_set_flags",
+                               "fd_prestat_get",
+                               "fd_prestat_dir_name",
+                               "fd_filestat_get",
+                               "fd_filestat_set_size",
+                               "fd_filestat_set_times",
+                               "fd_readdir",
+                               "fd_advise",
+                               "fd_allocate",
+                               "fd_renumber",
+                               "path_open",
+                               "path_create_directory",
+                               "path_unlink_file",
+                               "path_remove_directory",
+                               "path_rename",
+                               "path_filestat_get",
+                               "path_filestat_set_times",
+                               "path_readlink",
+                               "path_symlink",
+                               "path_link",
+                               "poll_oneoff",
+                               "sched_yield",
+                               "proc_exit",
+                               "proc_raise"};
   for (size_t i = 0; i < sizeof need / sizeof need[0]; i++) {
     const kafu_host_import *imp = wasi_t_find(t, need[i]);
     assert_non_null(imp);
@@ -227,7 +265,8 @@ static void test_random(void **state) {
   memset(t->mem + 100, 0, 256);
   assert_int_equal(W(t, "random_get", 100, 256), 0);
   int nonzero = 0;
-  for (int i = 0; i < 256; i++) nonzero += t->mem[100 + i] != 0;
+  for (int i = 0; i < 256; i++)
+    nonzero += t->mem[100 + i] != 0;
   assert_true(nonzero > 200);
   assert_int_equal(W(t, "random_get", 0, 0), 0);
   assert_int_equal(W(t, "random_get", FAKE_MEM_SIZE - 8, 9), 21 /* EFAULT */);
@@ -240,8 +279,8 @@ static void test_bad_pointers(void **state) {
   const uint32_t end = FAKE_MEM_SIZE;
   assert_int_equal(W(t, "args_sizes_get", end - 2, 0), 21);
   assert_int_equal(W(t, "args_sizes_get", 0, 0xffffffffu), 21);
-  assert_int_equal(W(t, "args_get", end - 4, 200), 21);   /* 3 pointers do not fit */
-  assert_int_equal(W(t, "args_get", 100, end - 5), 21);   /* strings do not fit */
+  assert_int_equal(W(t, "args_get", end - 4, 200), 21); /* 3 pointers do not fit */
+  assert_int_equal(W(t, "args_get", 100, end - 5), 21); /* strings do not fit */
   assert_int_equal(W(t, "environ_get", 100, end - 1), 21);
   assert_int_equal(W(t, "clock_time_get", 1, 1, end - 7), 21);
   assert_int_equal(W(t, "clock_res_get", 1, 0xfffffffcu), 21);
@@ -256,7 +295,7 @@ static void test_bad_pointers(void **state) {
   assert_int_equal(W(t, "fd_write", 1, G_IOV, 1, G_RES), 21);
   wr32(t, G_IOV, 16);
   wr32(t, G_IOV + 4, 4);
-  assert_int_equal(W(t, "fd_write", 1, G_IOV, 1, end), 21); /* nwritten out of bounds */
+  assert_int_equal(W(t, "fd_write", 1, G_IOV, 1, end), 21);             /* nwritten out of bounds */
   assert_int_equal(W(t, "fd_write", 1, G_IOV, 0x20000000u, G_RES), 21); /* huge iov count */
   assert_int_equal(t->out_len, 0);
   assert_int_equal(W(t, "fd_read", 0, end - 4, 1, G_RES), 21);
@@ -354,8 +393,8 @@ static void test_poll_sleep(void **state) {
   /* An fd subscription on stdout is ready at once, before a long sleep. */
   put_clock_sub(t, 1000, 1, 1, 10000000000ull, 0);
   memset(t->mem + 1048, 0, 48);
-  t->mem[1048] = 9;        /* userdata */
-  t->mem[1048 + 8] = 2;    /* FD_WRITE */
+  t->mem[1048] = 9;     /* userdata */
+  t->mem[1048 + 8] = 2; /* FD_WRITE */
   wr32(t, 1048 + 16, 1);
   start = now_ns(CLOCK_MONOTONIC);
   assert_int_equal(W(t, "poll_oneoff", 1000, 2000, 2, G_RES), 0);

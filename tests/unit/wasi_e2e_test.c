@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include "../wasi/wasi_fake.h"
@@ -68,8 +69,14 @@ static void test_fs_program(void **state) {
   const char *argv[] = {"fs_prog", "x", "last-arg"};
   const char *envp[] = {"KAFU_TEST=yes"};
   kafu_wasi_preopen pre = {data_dir, "/data"};
-  kafu_wasi_config cfg = {.argc = 3, .argv = argv, .envc = 1, .envp = envp, .n_preopens = 1,
-                          .preopens = &pre, .output = capture, .output_ud = &out,
+  kafu_wasi_config cfg = {.argc = 3,
+                          .argv = argv,
+                          .envc = 1,
+                          .envp = envp,
+                          .n_preopens = 1,
+                          .preopens = &pre,
+                          .output = capture,
+                          .output_ud = &out,
                           .stdin_fd = -1};
   kafu_wasi *w = NULL;
   assert_int_equal(kafu_wasi_new(&cfg, &w, &err), KAFU_OK);
@@ -85,15 +92,14 @@ static void test_fs_program(void **state) {
   assert_true(kafu_wasi_exited(w, &code));
   fprintf(stderr, "stdout:\n%s", out.text[0]);
   assert_int_equal(code, 5);
-  assert_string_equal(out.text[0],
-                      "argc=3 last=last-arg env=yes\n"
-                      "read=line2\n"
-                      "ls: a b moved.txt\n"
-                      "size=12\n"
-                      "dotdot=blocked\n"
-                      "absolute=blocked\n"
-                      "symlink=blocked\n"
-                      "slept=ok\n");
+  assert_string_equal(out.text[0], "argc=3 last=last-arg env=yes\n"
+                                   "read=line2\n"
+                                   "ls: a b moved.txt\n"
+                                   "size=12\n"
+                                   "dotdot=blocked\n"
+                                   "absolute=blocked\n"
+                                   "symlink=blocked\n"
+                                   "slept=ok\n");
   assert_string_equal(out.text[1], "done\n");
   assert_false(path_exists(data_dir, "d")); /* the program cleaned up after itself */
 

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include "../wasi/wasi_fake.h"
@@ -57,7 +58,7 @@ static void test_create_write_seek_read(void **state) {
   assert_int_equal(W(t, "fd_seek", fd, (uint64_t)-1, 1 /* CUR */, 16), 0);
   assert_int_equal(rd64(t, 16), 7);
   assert_int_equal(W(t, "fd_seek", fd, (uint64_t)-100, 1, 16), 28); /* EINVAL */
-  assert_int_equal(W(t, "fd_seek", fd, 0, 3, 16), 28);             /* bad whence */
+  assert_int_equal(W(t, "fd_seek", fd, 0, 3, 16), 28);              /* bad whence */
   /* positional I/O leaves the position alone */
   put_str(t, G_BUF, "AB");
   wr32(t, G_IOV, G_BUF);
@@ -101,11 +102,11 @@ static void test_open_errors(void **state) {
   write_file(fx->dir, "f", "x");
   make_dir(fx->dir, "d");
   uint32_t fd;
-  assert_int_equal(wopen(t, 3, "nope", 0, 0, 0, &fd), 44);           /* ENOENT */
-  assert_int_equal(wopen(t, 3, "f", 0, CREAT | EXCL, 0, &fd), 20);   /* EEXIST */
-  assert_int_equal(wopen(t, 3, "f", 0, DIRECTORY, 0, &fd), 54);      /* ENOTDIR */
-  assert_int_equal(wopen(t, 3, "f/", 0, 0, 0, &fd), 54);             /* ENOTDIR */
-  assert_int_equal(wopen(t, 3, "f/x", 0, 0, 0, &fd), 54);            /* ENOTDIR */
+  assert_int_equal(wopen(t, 3, "nope", 0, 0, 0, &fd), 44);         /* ENOENT */
+  assert_int_equal(wopen(t, 3, "f", 0, CREAT | EXCL, 0, &fd), 20); /* EEXIST */
+  assert_int_equal(wopen(t, 3, "f", 0, DIRECTORY, 0, &fd), 54);    /* ENOTDIR */
+  assert_int_equal(wopen(t, 3, "f/", 0, 0, 0, &fd), 54);           /* ENOTDIR */
+  assert_int_equal(wopen(t, 3, "f/x", 0, 0, 0, &fd), 54);          /* ENOTDIR */
   assert_int_equal(wopen(t, 3, "nodir/x", 0, CREAT, 0, &fd), 44);
   assert_int_equal(wopen(t, 3, "", 0, 0, 0, &fd), 44);
   /* a file fd is not a directory fd */
@@ -250,7 +251,7 @@ static void test_path_ops(void **state) {
   assert_int_equal(rd32(t, G_RES), 6);
   assert_memory_equal(t->mem + G_BUF, "target", 6);
   assert_int_equal(W(t, "path_readlink", 3, G_PATH2, len2, G_BUF, 3, G_RES), 0);
-  assert_int_equal(rd32(t, G_RES), 3); /* truncated */
+  assert_int_equal(rd32(t, G_RES), 3);                                           /* truncated */
   assert_int_equal(W(t, "path_readlink", 3, G_PATH, len, G_BUF, 64, G_RES), 28); /* not a link */
   assert_int_equal(W(t, "path_filestat_get", 3, 0, G_PATH2, len2, 128), 0);
   assert_int_equal(t->mem[128 + 16], 7); /* the link itself */
@@ -292,7 +293,8 @@ static void test_renumber_and_many_fds(void **state) {
   uint32_t fd;
   assert_int_equal(wopen(t, 3, "a", 0, 0, 0, &fd), 0);
   assert_int_equal(fd, fa);
-  for (int i = 0; i < 300; i++) assert_int_equal(wopen(t, 3, "a", 0, 0, 0, &fd), 0);
+  for (int i = 0; i < 300; i++)
+    assert_int_equal(wopen(t, 3, "a", 0, 0, 0, &fd), 0);
   assert_true(fd > 300);
 }
 

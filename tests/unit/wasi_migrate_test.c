@@ -7,8 +7,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 #include <time.h>
+
+#include <cmocka.h>
 
 #include "../wasi/wasi_fake.h"
 #include "util/log.h"
@@ -77,7 +78,8 @@ static int restore_counting_warnings(wasi_t *t, const kafu_buf *state, kafu_err 
   close(log_fd);
   unlink(path);
   int warnings = 0;
-  for (char *p = text; n > 0 && (p = strstr(p, "warn")) != NULL; p++) warnings++;
+  for (char *p = text; n > 0 && (p = strstr(p, "warn")) != NULL; p++)
+    warnings++;
   if (warnings) fprintf(stderr, "(captured) %s", text);
   return warnings;
 }
@@ -224,7 +226,7 @@ static void test_monotonic_clock_continues(void **state) {
   assert_int_equal(kafu_wasi_restore(fx->b->w, st.data, st.len, &err), KAFU_OK);
   kafu_buf_free(&st);
   uint64_t t2 = guest_mono(fx->b);
-  assert_true(t2 >= t1);                 /* never backwards */
+  assert_true(t2 >= t1);                             /* never backwards */
   assert_true(t2 - t1 <= 50000000ull + 20000000ull); /* forward by at most the pause (+slack) */
   uint64_t t3 = guest_mono(fx->b);
   assert_true(t3 >= t2);
@@ -270,7 +272,9 @@ static void test_readdir_continues_across_restore(void **state) {
 
 /* ---- hostile state bytes ---- */
 
-static void put_u32(kafu_buf *b, uint32_t v) { kafu_buf_u32le(b, v); }
+static void put_u32(kafu_buf *b, uint32_t v) {
+  kafu_buf_u32le(b, v);
+}
 
 /* A valid hand-made state: one preopen "/data", fd 3 = preopen, fd 4 = file
  * with path `rel`, offset 2. */
@@ -294,8 +298,8 @@ static kafu_buf craft(const char *rel) {
   kafu_buf_u8(&b, 3);
   put_u32(&b, 0);
   kafu_buf_str(&b, rel);
-  kafu_buf_u8(&b, 4);  /* regular file */
-  kafu_buf_u8(&b, 1);  /* read */
+  kafu_buf_u8(&b, 4); /* regular file */
+  kafu_buf_u8(&b, 1); /* read */
   kafu_buf_u16le(&b, 0);
   kafu_buf_u16le(&b, 0);
   kafu_buf_u64le(&b, 0x3fffffff);
@@ -341,7 +345,11 @@ static void test_malformed_state_rejected(void **state) {
   assert_int_equal(kafu_wasi_restore(fx->b->w, longer.data, longer.len, &err), KAFU_E_INPUT);
   kafu_buf_free(&longer);
   /* targeted corruptions: offset, new value (u32 little-endian) */
-  struct { size_t off; uint32_t v; size_t width; } bad[] = {
+  struct {
+    size_t off;
+    uint32_t v;
+    size_t width;
+  } bad[] = {
       {0, 0x12345678, 4},  /* magic */
       {4, 2, 2},           /* version */
       {14, 0xffffffff, 4}, /* preopen count */

@@ -3,19 +3,20 @@
  * chains, `..` after a symlink, or from a subdirectory fd, and for every path
  * operation, not only open. Escapes answer ENOTCAPABLE (76); symlink loops ELOOP. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
-#include <dirent.h>
 
 #include "../wasi/wasi_fake.h"
 
 enum { ENOTCAPABLE = 76, ELOOP_ = 32, CREAT = 1 };
 
 typedef struct fixture {
-  char *base;      /* holds root/ (the preopen) and outside/ */
+  char *base; /* holds root/ (the preopen) and outside/ */
   char root[512];
   char outside[512];
   wasi_t *t;
@@ -127,7 +128,7 @@ static void test_symlink_chains(void **state) {
   assert_int_equal(open_follow(t, 3, "loop1", NULL), ELOOP_);
   assert_int_equal(open_follow(t, 3, "loop1/x", NULL), ELOOP_);
   assert_int_equal(open_follow(t, 3, "c0", NULL), ELOOP_); /* 50 > the 40-link limit */
-  assert_int_equal(open_follow(t, 3, "c20", "inside"), 0);  /* 30 links are fine */
+  assert_int_equal(open_follow(t, 3, "c20", "inside"), 0); /* 30 links are fine */
   assert_int_equal(open_follow(t, 3, "ok", "inside"), 0);
   assert_int_equal(open_follow(t, 3, "sub/okup", "inside"), 0);
 }
@@ -214,7 +215,8 @@ static int count_host_fds(void) {
   int n = 0;
   DIR *d = opendir("/proc/self/fd");
   if (!d) return -1;
-  while (readdir(d)) n++;
+  while (readdir(d))
+    n++;
   closedir(d);
   return n;
 }
@@ -225,9 +227,16 @@ static void test_no_host_fd_leaks(void **state) {
   wasi_t *t = fx->t;
   int before = count_host_fds();
   assert_true(before > 0);
-  const char *paths[] = {"../outside/secret", "abs/passwd", "l1/secret", "loop1", "c0",
-                         "lsub/../../../outside/secret", "sub/deep/../file", "nope/x",
-                         "sub/file/x", "up/outside"};
+  const char *paths[] = {"../outside/secret",
+                         "abs/passwd",
+                         "l1/secret",
+                         "loop1",
+                         "c0",
+                         "lsub/../../../outside/secret",
+                         "sub/deep/../file",
+                         "nope/x",
+                         "sub/file/x",
+                         "up/outside"};
   for (int round = 0; round < 20; round++) {
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
       uint32_t len = put_str(t, G_PATH, paths[i]);

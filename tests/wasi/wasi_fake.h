@@ -42,7 +42,7 @@ typedef struct wasi_t {
   uint8_t mem[FAKE_MEM_SIZE];
   char out[8192]; /* what fd 1 and 2 wrote through the hook */
   size_t out_len;
-  int out_fds[2];  /* bytes seen per stdio fd (1, 2) */
+  int out_fds[2]; /* bytes seen per stdio fd (1, 2) */
 } wasi_t;
 
 static inline int fake_output(void *ud, int fd, const uint8_t *data, size_t len) {
@@ -110,7 +110,7 @@ static inline uint32_t wcall(wasi_t *t, const char *name, int n_args, ...) {
 #define WARGC_(a, b, c, d, e, f, g, h, i, n, ...) n
 #define WA(x) ((uint64_t)(x))
 #define WARGS(...) WMAP(__VA_ARGS__, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-#define WMAP(a, b, c, d, e, f, g, h, i, ...) \
+#define WMAP(a, b, c, d, e, f, g, h, i, ...)                                                       \
   WA(a), WA(b), WA(c), WA(d), WA(e), WA(f), WA(g), WA(h), WA(i)
 
 static inline uint32_t rd32(wasi_t *t, uint32_t off) {
@@ -123,7 +123,9 @@ static inline uint64_t rd64(wasi_t *t, uint32_t off) {
   memcpy(&v, t->mem + off, 8);
   return v;
 }
-static inline void wr32(wasi_t *t, uint32_t off, uint32_t v) { memcpy(t->mem + off, &v, 4); }
+static inline void wr32(wasi_t *t, uint32_t off, uint32_t v) {
+  memcpy(t->mem + off, &v, 4);
+}
 
 /* Puts s (no NUL) at guest offset off; returns its length. */
 static inline uint32_t put_str(wasi_t *t, uint32_t off, const char *s) {
@@ -133,11 +135,11 @@ static inline uint32_t put_str(wasi_t *t, uint32_t off, const char *s) {
 }
 
 /* Guest scratch layout used by the helpers below. */
-#define G_PATH 1024u  /* path strings */
+#define G_PATH 1024u /* path strings */
 #define G_PATH2 3072u
-#define G_IOV 5120u   /* iovec array */
-#define G_RES 5200u   /* result u32/u64 slots */
-#define G_BUF 8192u   /* data buffers */
+#define G_IOV 5120u /* iovec array */
+#define G_RES 5200u /* result u32/u64 slots */
+#define G_BUF 8192u /* data buffers */
 
 /* path_open relative to dirfd; returns errno, fd in *fd. */
 static inline uint32_t wopen(wasi_t *t, uint32_t dirfd, const char *path, uint32_t follow,
@@ -173,10 +175,14 @@ static inline uint32_t wread(wasi_t *t, uint32_t fd, uint32_t cap, char *out) {
 
 /* ---- temp directories ---- */
 static inline int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st; (void)flag; (void)ftw;
+  (void)st;
+  (void)flag;
+  (void)ftw;
   return remove(path);
 }
-static inline void rm_rf(const char *path) { nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
+static inline void rm_rf(const char *path) {
+  nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 static inline char *make_tmpdir(void) {
   char *p = strdup("/tmp/kafu-wasi-test-XXXXXX");
