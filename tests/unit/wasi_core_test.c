@@ -406,6 +406,45 @@ static void test_poll_sleep(void **state) {
   wasi_t_free(t);
 }
 
+/* fd_read subscriptions on a pipe stdin are polled for real: an empty pipe
+ * lets the clock fire, a filled one is ready with its byte count. */
+static void test_poll_stdin_pipe(void **state) {
+  (void)state;
+  int p[2];
+  assert_int_equal(pipe(p), 0);
+  kafu_wasi_config cfg = {.stdin_fd = p[0]};
+  wasi_t *t = wasi_t_new(cfg, 0);
+  assert_non_null(t);
+  put_clock_sub(t, 1000, 1, 1, 20000000ull, 0);
+  memset(t->mem + 1048, 0, 48);
+  t->mem[1048] = 7;     /* userdata */
+  t->mem[1048 + 8] = 1; /* FD_READ */
+  wr32(t, 1048 + 16, 0);
+  assert_int_equal(W(t, "poll_oneoff", 1000, 2000, 2, G_RES), 0);
+  assert_int_equal(rd32(t, G_RES), 1);
+  assert_int_equal(rd64(t, 2000), 1); /* the clock */
+  assert_int_equal(write(p[1], "abc", 3), 3);
+  put_clock_sub(t, 1000, 1, 1, 10000000000ull, 0);
+  assert_int_equal(W(t, "poll_oneoff", 1000, 2000, 2, G_RES), 0);
+  assert_int_equal(rd32(t, G_RES), 1);
+  assert_int_equal(rd64(t, 2000), 7);
+  assert_int_equal(t->mem[2000 + 10], 1);
+  assert_int_equal(rd64(t, 2000 + 16), 3);
+  /* a closed writer: readable with HANGUP */
+  close(p[1]);
+  char buf[8];
+  assert_int_equal(wread(t, 0, 7, buf), 0);
+  assert_int_equal(W(t, "poll_oneoff", 1048, 2000, 1, G_RES), 0);
+  assert_int_equal(rd32(t, G_RES), 1);
+  assert_int_equal(rd32(t, 2000 + 24) & 0xffff, 1);
+  /* an fd subscription on a bad fd reports EBADF in its event */
+  wr32(t, 1048 + 16, 99);
+  assert_int_equal(W(t, "poll_oneoff", 1048, 2000, 1, G_RES), 0);
+  assert_int_equal(rd32(t, 2000 + 8) & 0xffff, 8);
+  wasi_t_free(t);
+  close(p[0]);
+}
+
 static void test_missing_preopen_rejected(void **state) {
   (void)state;
   kafu_wasi_preopen pre = {"/nonexistent/kafu/dir", "/x"};
@@ -432,6 +471,7 @@ int main(void) {
       cmocka_unit_test(test_prestat),
       cmocka_unit_test(test_proc_exit),
       cmocka_unit_test(test_poll_sleep),
+      cmocka_unit_test(test_poll_stdin_pipe),
       cmocka_unit_test(test_missing_preopen_rejected),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
