@@ -20,7 +20,9 @@ kafu_err kafu_migstack_push(kafu_job *job, uint32_t site_id, const char *from) {
   kafu_mig_frame *f = &job->stack[job->depth++];
   memset(f, 0, sizeof *f);
   f->site_id = site_id;
-  strncpy(f->from, from, sizeof f->from - 1);
+  size_t n = strnlen(from, sizeof f->from - 1);
+  memcpy(f->from, from, n);
+  f->from[n] = '\0';
   return KAFU_OK;
 }
 
