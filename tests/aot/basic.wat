@@ -43,4 +43,7 @@
   (func (export "outer") (param i32) (result i32)
     local.get 0 call $reenter i32.const 1000 i32.add)
   (func (export "noargs"))
+  (func $inner_div (param i32 i32) (result i32) local.get 0 local.get 1 i32.div_u)
+  (func (export "outer_div") (param i32 i32) (result i32)
+    local.get 0 local.get 1 call $inner_div i32.const 1 i32.add)
 )

@@ -37,7 +37,7 @@ static uint8_t *wat_bytes(const char *name, size_t *len) {
   snprintf(wat, sizeof wat, "%s/tests/aot/%s.wat", env_or("KAFU_SRC", KAFU_SOURCE_DIR), name);
   snprintf(wasm, sizeof wasm, "%s/aot-test-%s-%d.wasm", env_or("KAFU_BUILD", "/tmp"), name,
            (int)getpid());
-  snprintf(cmd, sizeof cmd, "wat2wasm '%s' -o '%s'", wat, wasm);
+  snprintf(cmd, sizeof cmd, "wat2wasm --debug-names '%s' -o '%s'", wat, wasm);
   assert_int_equal(system(cmd), 0);
   uint8_t *bytes = NULL;
   kafu_error err;
@@ -252,6 +252,9 @@ static void test_trap_kinds(void **state) {
   a[0] = 1, a[1] = 0;
   call_trap(fx->inst, "div_s", 2, a, 1, "integer divide by zero");
   call_trap(fx->inst, "div_s", 2, a, 1, "div_s"); /* names the function */
+  /* An inner function, inlined by the C compiler, is still named. */
+  call_trap(fx->inst, "outer_div", 2, a, 1,
+            "integer divide by zero in function inner_div (called through export outer_div)");
   a[0] = 0x80000000u, a[1] = 0xffffffffu;
   call_trap(fx->inst, "div_s", 2, a, 1, "integer overflow");
   call_trap(fx->inst, "crash", 0, a, 0, "unreachable");

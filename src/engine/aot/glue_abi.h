@@ -16,11 +16,13 @@
  * - dispatch(host, import_index, args, results): called by the glue for every
  *   import; import_index is the function index of the import. Non-zero traps
  *   with KAFU_AOT_TRAP_HOST.
- * - call(inst, export_index, args, results, max_depth, stack_floor, &pc):
+ * - call(inst, export_index, args, results, max_depth, stack_floor, &info):
  *   calls an export with raw 64-bit slots; nests (may be called from inside
  *   dispatch). max_depth bounds the Wasm call depth and stack_floor is the
  *   lowest C stack address Wasm code may reach (applied on the outermost
- *   call). Returns a trap code; pc receives the code address that trapped.
+ *   call). Returns a trap code; info receives the code address that trapped
+ *   and, when known, the C function whose code trapped (w2c_<name>, even if
+ *   the compiler inlined it elsewhere; a string constant of the object).
  * - trap_at(code, pc): ends the innermost call with trap `code` at code
  *   address pc (does not return). The host's SIGSEGV handler uses it for
  *   accesses that hit a memory's guard region.
@@ -34,7 +36,7 @@
 
 #include <stdint.h>
 
-#define KAFU_AOT_GLUE_VERSION 6
+#define KAFU_AOT_GLUE_VERSION 7
 #define KAFU_AOT_GLUE_SYMBOL "kafu_aot_glue_v1"
 /* Address space wasm-rt 1.0.32 reserves per memory in guard-page mode. */
 #define KAFU_AOT_MEMORY_RESERVE 0x200000000ull
@@ -59,6 +61,10 @@
     const char *params;                                                                            \
     const char *results;                                                                           \
   } kafu_aot_glue_export;                                                                          \
+  typedef struct kafu_aot_trap_info {                                                              \
+    uintptr_t pc;                                                                                  \
+    const char *func;                                                                              \
+  } kafu_aot_trap_info;                                                                            \
   typedef struct kafu_aot_glue {                                                                   \
     uint32_t version;                                                                              \
     uint32_t n_exports;                                                                            \
@@ -67,7 +73,7 @@
     int (*init)(void *glue_inst);                                                                  \
     void (*destroy)(void *glue_inst);                                                              \
     int (*call)(void *glue_inst, uint32_t export_index, const uint64_t *args, uint64_t *results,   \
-                uint32_t max_depth, uintptr_t stack_floor, uintptr_t *trap_pc);                    \
+                uint32_t max_depth, uintptr_t stack_floor, kafu_aot_trap_info *trap);              \
     void (*trap_at)(int code, uintptr_t pc);                                                       \
     uint8_t *(*memory)(void *glue_inst, uint64_t *size_bytes, uint32_t *max_pages);                \
     uint32_t (*memory_grow)(void *glue_inst, uint32_t delta_pages);                                \

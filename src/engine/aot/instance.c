@@ -52,9 +52,11 @@ static const char *trap_kind(int code) {
   }
 }
 
-/* Fills err for trap `code` at code address pc, naming the function. */
-static kafu_err report_trap(aot_instance *inst, const char *export_name, int code, uintptr_t pc,
-                            kafu_error *err) {
+/* Fills err for trap `code`, naming the function: the C function the trap
+ * is written in (w2c_<name>, exact even when inlined), else the function
+ * whose code contains the trapping address (guard-page faults). */
+static kafu_err report_trap(aot_instance *inst, const char *export_name, int code,
+                            const kafu_aot_trap_info *info, kafu_error *err) {
   kafu_engine_module *mod = inst->mod;
   if (code == KAFU_AOT_TRAP_HOST) {
     const kafu_host_import *imp = inst->resolved[inst->failed_import];
@@ -62,14 +64,16 @@ static kafu_err report_trap(aot_instance *inst, const char *export_name, int cod
                      imp->module, imp->name, export_name);
   }
   const char *fn = NULL;
-  if (pc && mod->dl_base) {
+  if (info->func && !strncmp(info->func, "w2c_", 4)) {
+    fn = info->func + 4;
+  } else if (info->pc && mod->dl_base) {
     /* Loaded on the first trap; traps may come from several threads. */
     static pthread_mutex_t symtab_lock = PTHREAD_MUTEX_INITIALIZER;
     pthread_mutex_lock(&symtab_lock);
     if (!mod->symtab) mod->symtab = kafu_aot_symtab_load(mod->so_path, mod->glue);
     pthread_mutex_unlock(&symtab_lock);
     /* pc is a return address; -1 keeps it inside the trapping function. */
-    fn = kafu_aot_symtab_lookup(mod->symtab, pc - 1 - mod->dl_base);
+    fn = kafu_aot_symtab_lookup(mod->symtab, info->pc - 1 - mod->dl_base);
   }
   if (fn && !strcmp(fn, export_name))
     return kafu_fail(err, KAFU_E_TRAP, "trap: %s in function %s", trap_kind(code), fn);
@@ -200,14 +204,14 @@ kafu_err kafu_aot_call(kafu_engine_instance *hdr, const char *name, const kafu_s
   uint64_t result_slot[1] = {0};
   const kafu_engine_options *opts = kafu_engine_get_options();
   uint32_t max_depth = opts && opts->max_call_depth ? opts->max_call_depth : DEFAULT_MAX_DEPTH;
-  uintptr_t pc = 0;
+  kafu_aot_trap_info info = {0, NULL};
   if (!kafu_aot_active_any()) kafu_aot_signals_init();
   kafu_aot_active active = {.mod = inst->mod, .glue_inst = inst->glue_inst};
   kafu_aot_active_push(&active);
   int trap = glue->call(inst->glue_inst, (uint32_t)index, args, result_slot, max_depth,
-                        stack_floor(), &pc);
+                        stack_floor(), &info);
   kafu_aot_active_pop(&active);
-  if (trap) return report_trap(inst, name, trap, pc, err);
+  if (trap) return report_trap(inst, name, trap, &info, err);
   if (n_results) results[0] = result_slot[0];
   return KAFU_OK;
 }
