@@ -201,6 +201,30 @@ static void trap_and_validation_messages(void **state) {
   assert_non_null(strstr(err.msg, "in i32.add at offset 0x"));
 }
 
+static int host_recurse(void *env, kafu_engine_instance *inst, const kafu_slot *args, kafu_slot *res) {
+  (void)args, (void)res;
+  int *calls = env;
+  (*calls)++;
+  kafu_error err = {0};
+  return kafu_instance_call(inst, "rec", NULL, 0, NULL, 0, &err) != KAFU_OK;
+}
+
+/* wasm -> host -> wasm -> host ... without end: bounded, then a trap. */
+static void unbounded_host_reentry(void **state) {
+  (void)state;
+  kafu_error err = {0};
+  kafu_engine_module *mod = load("(module (import \"env\" \"again\" (func $again))\n"
+                                 "  (func (export \"rec\") (call $again)))", &err, KAFU_OK);
+  int calls = 0;
+  kafu_host_import again = imp("again", 0, 0, host_recurse, &calls);
+  kafu_engine_instance *inst = NULL;
+  assert_int_equal(ops->instantiate(mod, &again, 1, &inst, &err), KAFU_OK);
+  assert_int_equal(kafu_instance_call(inst, "rec", NULL, 0, NULL, 0, &err), KAFU_E_TRAP);
+  assert_true(calls > 10 && calls < 100000);
+  ops->instance_free(inst);
+  ops->module_free(mod);
+}
+
 /* The configured depth limit becomes a clean trap, not a host crash. */
 static void depth_limit_option(void **state) {
   (void)state;
@@ -281,6 +305,7 @@ int main(void) {
       cmocka_unit_test(import_resolution_errors),
       cmocka_unit_test(trap_and_validation_messages),
       cmocka_unit_test(depth_limit_option),
+      cmocka_unit_test(unbounded_host_reentry),
       cmocka_unit_test(allocation_failures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -125,7 +125,9 @@ kafu_err kafu_interp_exec(interp_instance *inst, uint32_t fi, islot *fp, kafu_er
   kafu_err rc = KAFU_OK;
 
   if (!cur->code) return call_host(inst, fi, fp, err);
-  if (depth >= inst->max_depth || fp + cur->frame_size > stack_end) {
+  /* Host re-entry recurses on the C stack: bound it separately. */
+  if (inst->nesting >= MAX_HOST_NESTING || depth >= inst->max_depth ||
+      fp + cur->frame_size > stack_end) {
     cur = NULL;
     trap_what = "call stack exhausted";
     goto trap;
@@ -136,6 +138,7 @@ kafu_err kafu_interp_exec(interp_instance *inst, uint32_t fi, islot *fp, kafu_er
   depth++;
   memset(fp + cur->n_params, 0, (size_t)cur->n_locals * sizeof *fp);
   pc = cur->code;
+  inst->nesting++;
 
 #if defined(__GNUC__) && !defined(KAFU_INTERP_SWITCH)
   static const void *const labels[IOP_COUNT] = {
@@ -443,11 +446,14 @@ dispatch:
 
 done:
   inst->depth = entry_depth;
+  inst->nesting--;
   return KAFU_OK;
 trap:
   inst->depth = entry_depth;
+  if (pc) inst->nesting--; /* pc is set once the entry frame is pushed */
   return trap_msg(inst, cur, pc, trap_what, err);
 host_failed:
   inst->depth = entry_depth;
+  inst->nesting--;
   return rc;
 }

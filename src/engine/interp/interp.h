@@ -69,6 +69,7 @@ typedef struct interp_instance {
   islot *stack_top;         /* first free slot for a (re-entrant) call */
   iframe *frames;
   uint32_t max_depth, depth;
+  uint32_t nesting; /* active kafu_interp_exec calls (host -> wasm re-entry depth) */
   size_t stack_bytes, frames_bytes;
 } interp_instance;
 
