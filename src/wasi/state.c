@@ -88,7 +88,7 @@ static kafu_err init_stdio(kafu_wasi *w, const kafu_wasi_config *cfg, kafu_error
     f->filetype = WASI_FILETYPE_CHARACTER_DEVICE;
     f->rights_base = WASI_RIGHT_FD_READ | WASI_RIGHT_FD_WRITE | WASI_RIGHT_FD_FDSTAT_SET_FLAGS |
                      WASI_RIGHT_FD_SYNC | WASI_RIGHT_FD_DATASYNC | WASI_RIGHT_POLL_FD_READWRITE |
-                     (1ull << 21) /* fd_filestat_get */;
+                     WASI_RIGHT_FD_FILESTAT_GET;
     f->host_fd = -1;
     if (i == 0) {
       f->can_read = true;

@@ -43,7 +43,9 @@ void kafu_wasi_free(kafu_wasi *w);
 
 /* Fills `out` with the wasi_snapshot_preview1 host imports bound to w (env = w)
  * and returns how many there are; at most `cap` are written. The array must
- * outlive the instance that uses it. */
+ * outlive the instance that uses it. Guest paths never leave their preopen:
+ * escapes answer ENOTCAPABLE (see docs/wasi.md). proc_exit aborts the call
+ * (non-zero return); read the code with kafu_wasi_exited. */
 size_t kafu_wasi_imports(kafu_wasi *w, kafu_host_import *out, size_t cap);
 
 /* After a call aborted by proc_exit: true and *code set. */

@@ -138,6 +138,7 @@ enum { WASI_PREOPENTYPE_DIR = 0 };
 #define WASI_RIGHT_FD_WRITE (1ull << 6)
 #define WASI_RIGHT_FD_ALLOCATE (1ull << 8)
 #define WASI_RIGHT_FD_READDIR (1ull << 14)
+#define WASI_RIGHT_FD_FILESTAT_GET (1ull << 21)
 #define WASI_RIGHT_FD_FILESTAT_SET_SIZE (1ull << 22)
 #define WASI_RIGHT_POLL_FD_READWRITE (1ull << 27)
 #define WASI_RIGHTS_ALL ((1ull << 30) - 1)
