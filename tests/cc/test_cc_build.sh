@@ -136,6 +136,17 @@ else
   fail "examples/basic: kafu cc failed"
 fi
 
+# An annotated main: clang names main(argc, argv) __main_argc_argv in IR and
+# main in the module; wasi-libc's int main(void) ends up as __original_main.
+printf '#include "kafu.h"\nKAFU_DEST("cloud1")\nint main(int argc, char **argv) { return argc - 1; }\n' > main_args.c
+printf '#include "kafu.h"\nKAFU_DEST("cloud1")\nint main(void) { return 0; }\n' > main_void.c
+if "$KAFU" cc main_args.c -o main_args.wasm && "$KAFU" cc main_void.c -o main_void.wasm; then
+  expect_sites main_args.wasm "dest main cloud1 main_args.c 3" "annotated main(argc, argv)"
+  expect_sites main_void.wasm "dest __original_main cloud1 main_void.c 3" "annotated main(void)"
+else
+  fail "annotated main: kafu cc failed"
+fi
+
 # Regression: -o naming a device or pipe (e.g. /dev/null) must write through
 # it, never rename a regular file over it. A FIFO stands in for the device.
 mkfifo out.fifo
