@@ -17,12 +17,18 @@ static int cmp_str(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Appends one only-list entry. Asyncify splits the list on ',' (escaped names
- * never contain one) and counts <> as brackets, so those become '*' wildcards;
- * matching a few extra functions only instruments more than needed. */
-static void append_entry(kafu_buf *list, const char *name) {
+/* Appends one only-list entry. Asyncify wants human names (it escapes them
+ * itself), splits the list on ',' and counts ()[]{}<> as brackets; so those
+ * characters become '*' wildcards. A wildcard may match a few more functions,
+ * which only instruments more than needed. */
+static bool append_entry(kafu_buf *list, const char *internal) {
+  char *human = kafu_snapify_name_unescape(internal);
+  if (!human) return false;
   if (list->len) kafu_buf_u8(list, ',');
-  for (const char *p = name; *p; p++) kafu_buf_u8(list, (uint8_t)(*p == '<' || *p == '>' ? '*' : *p));
+  for (const char *p = human; *p; p++)
+    kafu_buf_u8(list, (uint8_t)(strchr(",()[]{}<>", *p) ? '*' : *p));
+  free(human);
+  return true;
 }
 
 kafu_err kafu_snapify_asyncify(BinaryenModuleRef mod, const char *const *only, size_t n_only,
@@ -58,9 +64,9 @@ kafu_err kafu_snapify_asyncify(BinaryenModuleRef mod, const char *const *only, s
   /* A list starting with '@' would be read as a response file name. */
   size_t first = 0;
   while (first < n_only && only[first][0] == '@') first++;
-  if (first < n_only) append_entry(&list, only[first]);
+  if (first < n_only && !append_entry(&list, only[first])) goto nomem;
   for (size_t i = 0; i < n_only; i++)
-    if (i != first) append_entry(&list, only[i]);
+    if (i != first && !append_entry(&list, only[i])) goto nomem;
   kafu_buf_u8(&list, 0);
   if (list.failed) goto nomem;
 
@@ -68,6 +74,8 @@ kafu_err kafu_snapify_asyncify(BinaryenModuleRef mod, const char *const *only, s
   BinaryenSetPassArgument("asyncify-imports", "kafu.enter,kafu.leave,kafu.poll");
   BinaryenSetPassArgument("asyncify-ignore-indirect", "1");
   if (n_only) BinaryenSetPassArgument("asyncify-onlylist", (const char *)list.data);
+  const char *verbose = getenv("KAFU_SNAPIFY_VERBOSE"); /* Asyncify's decisions, on stdout */
+  if (verbose && verbose[0] == '1') BinaryenSetPassArgument("asyncify-verbose", "1");
   /* Asyncify optimizes the functions it instruments when optimizeLevel > 0;
    * that keeps the number of saved locals, and so the state region, small. */
   BinaryenSetOptimizeLevel(2);

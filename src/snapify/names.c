@@ -5,10 +5,11 @@
 
 #include "snapify/internal.h"
 
-/* Identifier characters of the wasm text format. */
+/* Binaryen 108's isIdChar: the text format's identifier characters, except
+ * the backslash (which Binaryen escapes, so escaped names stay unambiguous). */
 static bool is_id_char(unsigned char c) {
   if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  return c != 0 && strchr("!#$%&'*+-./:<=>?@\\^_`|~", c) != NULL;
+  return c != 0 && strchr("!#$%&'*+-./:<=>?@^_`|~", c) != NULL;
 }
 
 static int hex_value(char c) {

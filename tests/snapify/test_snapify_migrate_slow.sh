@@ -11,7 +11,7 @@ trap 'rm -rf "$T"' EXIT
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
-for p in dests leafloop; do
+for p in dests leafloop weird_names; do
   clang --target=wasm32-wasi --sysroot=/usr -O2 -c "$SRC/tests/snapify/progs/$p.c" -o "$T/$p.o" &&
     clang --target=wasm32-wasi --sysroot=/usr "$T/$p.o" -o "$T/$p.wasm" || { echo "cannot build $p"; exit 1; }
 done
@@ -36,6 +36,11 @@ $KAFU snapify "$T/dests.wasm" -o "$T/dests.always.wasm" --policy always || fail 
 check dests-always "$T/dests.wasm" "$T/dests.always.wasm"
 $KAFU snapify "$T/leafloop.wasm" -o "$T/leafloop.snap.wasm" --dest leaf=edge1 || fail "snapify leafloop"
 check leafloop "$T/leafloop.wasm" "$T/leafloop.snap.wasm"
+
+# a name Binaryen stores escaped and Asyncify's only-list cannot take verbatim
+$KAFU snapify "$T/weird_names.wasm" -o "$T/weird.snap.wasm" --dest "weird<name>(int, int)=edge1" ||
+  fail "snapify weird_names"
+check weird_names "$T/weird_names.wasm" "$T/weird.snap.wasm"
 
 if [ "$failures" != 0 ]; then
   echo "$failures failure(s)"
