@@ -25,7 +25,7 @@
 
 typedef struct run_opts {
   const char *config_path, *trace_path;
-  int quiet, attach, verbose, chaos;
+  int quiet, attach, verbose, chaos, lazy_modules;
   uint64_t chaos_seed;
   unsigned chaos_every;
   unsigned timeout_s;
@@ -56,11 +56,14 @@ static void usage(FILE *out) {
           "  --env KEY=VALUE     set an environment variable for the program\n"
           "  --timeout SEC       give up after SEC seconds (default: none)\n"
           "  --verbose           node logs on stderr instead of their log files\n"
+          "  --lazy-modules      send the module to the first node only; the others\n"
+          "                      fetch it at their first migration (MODULE_NEED)\n"
           "  -h, --help          this help\n");
 }
 
 static int parse(int argc, char **argv, run_opts *o) {
-  enum { O_TRACE = 256, O_QUIET, O_ATTACH, O_CHAOS, O_CHAOS_EVERY, O_TIMEOUT, O_VERBOSE, O_ENV };
+  enum { O_TRACE = 256, O_QUIET, O_ATTACH, O_CHAOS, O_CHAOS_EVERY, O_TIMEOUT, O_VERBOSE, O_ENV,
+         O_LAZY };
   static const struct option longopts[] = {
       {"trace", required_argument, 0, O_TRACE},
       {"quiet", no_argument, 0, O_QUIET},
@@ -70,6 +73,7 @@ static int parse(int argc, char **argv, run_opts *o) {
       {"timeout", required_argument, 0, O_TIMEOUT},
       {"verbose", no_argument, 0, O_VERBOSE},
       {"env", required_argument, 0, O_ENV},
+      {"lazy-modules", no_argument, 0, O_LAZY},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };
@@ -83,6 +87,7 @@ static int parse(int argc, char **argv, run_opts *o) {
     case O_QUIET: o->quiet = 1; break;
     case O_ATTACH: o->attach = 1; break;
     case O_VERBOSE: o->verbose = 1; break;
+    case O_LAZY: o->lazy_modules = 1; break;
     case O_ENV:
       if (!strchr(optarg, '=') || optarg[0] == '=')
         return kafu_cli_usage_error("run", "--env needs KEY=VALUE, got '%s'", optarg);
@@ -235,7 +240,7 @@ static int run(run_opts *o) {
   }
   /* Stage the module everywhere first: each node loads (aot: compiles) it
    * before the program starts, so no migration pays for it. */
-  for (size_t i = 0; i < cfg.n_nodes && !g_interrupted; i++) {
+  for (size_t i = 0; i < (o->lazy_modules ? 1 : cfg.n_nodes) && !g_interrupted; i++) {
     int sent = 0, nfd = -1;
     if (kafu_node_client_connect(&cfg, &cfg.nodes[i], "kafu-run", 5000, &nfd, &err)) goto fail;
     kafu_err rc = kafu_node_client_stage(nfd, wasm, wasm_len, sha, 300000, &sent, &err);

@@ -72,6 +72,18 @@ set -e
 tail -n1 "$work/out" | grep -qx "exit_remotely(5) on edge1" || fail "remote exit output: $(tail -n1 "$work/out")"
 [ ! -s "$work/err.summary" ] || true
 
+# --lazy-modules: edge1 gets the module only at the first migration
+# (MIGRATE -> MODULE_NEED -> MODULE_PUT -> ACK), and caches it for the rest.
+rm -rf "$work/.kafu"
+set +e
+"$KAFU" run "$work/kafu.yaml" --lazy-modules --timeout 120 -- 7 >"$work/out" 2>"$work/err"
+rc=$?
+set -e
+[ "$rc" = 7 ] || { cat "$work/err" >&2; fail "lazy modules: exit $rc, expected 7"; }
+expect_same "stdout (lazy modules)" "$work/expected7" "$work/out"
+[ "$(grep -c "loaded module" "$work/.kafu/edge1/serve.log")" = 1 ] || fail "edge1 loaded the module more than once"
+ls "$work"/.kafu/edge1/modules/*.wasm >/dev/null || fail "edge1 did not cache the module in its state dir"
+
 # Node logs: one line per event.
 log="$work/.kafu/edge1/serve.log"
 [ -f "$log" ] || log=$(ls "$work"/.kafu/edge1*/serve.log 2>/dev/null | head -n1)
