@@ -5,7 +5,7 @@
 # `ip netns`; skipped with a message otherwise. Namespaces are removed on exit.
 source "$(dirname "$0")/lib.sh"
 if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null; then
-  echo "SKIP: needs root and iproute2 (ip netns)"; exit 0
+  echo "SKIP: needs root and iproute2 (ip netns)"; exit 77
 fi
 tag=$$
 nsc="kafu-c-$tag" nse="kafu-e-$tag"
@@ -22,7 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 if ! ip netns add "$nsc" 2>/dev/null; then
-  echo "SKIP: cannot create network namespaces here"; exit 0
+  echo "SKIP: cannot create network namespaces here"; exit 77
 fi
 ip netns add "$nse"
 ip link add "kv-c-$tag" type veth peer name "kv-e-$tag"
