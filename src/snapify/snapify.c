@@ -57,13 +57,15 @@ static uint8_t *read_fd(int fd, size_t *len) {
   return data;
 }
 
-/* The first informative line of what Binaryen printed, for the one-line error. */
-static void first_log_line(int log_fd, char *out, size_t cap) {
+/* The first informative line of what Binaryen printed (containing `needle`
+ * unless NULL), for the one-line error; "" if none. */
+static void first_log_line(int log_fd, const char *needle, char *out, size_t cap) {
   size_t len = 0;
   char *text = (char *)read_fd(log_fd, &len);
   out[0] = '\0';
   if (!text) return;
   for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+    if (needle && !strstr(line, needle)) continue;
     while (*line == ' ' || *line == '\t') line++;
     if (*line == '[') { /* "[parse exception: ... (at 0:47)]Fatal: ..." */
       line++;
@@ -146,7 +148,7 @@ static kafu_err run_isolated(const uint8_t *wasm, size_t len, const kafu_meta *i
   uint8_t stage = kafu_rd_u8(&r);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || stage != STAGE_DONE) {
     char line[256];
-    first_log_line(fileno(log_file), line, sizeof line);
+    first_log_line(fileno(log_file), NULL, line, sizeof line);
     if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
       rc = kafu_fail(err, KAFU_E_INTERNAL, "%s: snapify gave up after %d s", label,
                      CHILD_TIME_LIMIT_S);
@@ -171,6 +173,14 @@ static kafu_err run_isolated(const uint8_t *wasm, size_t len, const kafu_meta *i
   }
   if (child_rc != KAFU_OK) {
     rc = kafu_fail(err, (kafu_err)child_rc, "%.*s", (int)msg_len, (const char *)msg);
+    goto out;
+  }
+  /* Asyncify only warns when an only-list entry matches no function; the
+   * output would then lack instrumentation the call graph asked for. */
+  char warning[256];
+  first_log_line(fileno(log_file), "Asyncify", warning, sizeof warning);
+  if (warning[0]) {
+    rc = kafu_fail(err, KAFU_E_INTERNAL, "%s: %s", label, warning);
     goto out;
   }
   if (!wasm_out || !meta) {
