@@ -56,14 +56,15 @@ uint16_t kafu_wasi_open_resolved(kafu_wasi *w, wasi_resolved *r, uint16_t oflags
   /* Open non-blocking so a FIFO without a peer cannot hang the node in
    * open(2); the guest's own NONBLOCK choice is applied right after. */
   flags |= O_NONBLOCK;
-  int fd = openat(r->dir_fd, r->name, flags, 0666);
+  int root_fd = w->preopens[r->preopen].root_fd;
+  int fd = kafu_wasi_open_beneath(root_fd, r->rel_path, r->dir_fd, r->name, flags, 0666);
   if (fd < 0 && errno == EISDIR && want_write && !(flags & (O_CREAT | O_TRUNC))) {
     /* Callers often ask for every right; a directory can still be opened to
      * read it (or to resolve paths below it). */
     flags = (flags & ~O_ACCMODE) | O_RDONLY;
     want_write = false;
     want_read = true;
-    fd = openat(r->dir_fd, r->name, flags, 0666);
+    fd = kafu_wasi_open_beneath(root_fd, r->rel_path, r->dir_fd, r->name, flags, 0666);
   }
   if (fd < 0) return kafu_wasi_errno(errno);
   struct stat st;
@@ -85,7 +86,6 @@ uint16_t kafu_wasi_open_resolved(kafu_wasi *w, wasi_resolved *r, uint16_t oflags
   f->preopen = r->preopen;
   f->rel_path = r->rel_path; /* moved */
   r->rel_path = NULL;
-  (void)w;
   return WASI_ESUCCESS;
 }
 

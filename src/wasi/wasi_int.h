@@ -257,6 +257,10 @@ uint16_t kafu_wasi_resolve_in(kafu_wasi *w, uint32_t preopen, const char *rel_pr
                               const uint8_t *path, size_t path_len, bool follow_last,
                               wasi_resolved *out);
 void kafu_wasi_resolved_free(wasi_resolved *r);
+/* openat2(RESOLVE_BENEATH) of rel_path below root_fd where the kernel has it,
+ * else openat(dir_fd, name); returns the fd or -1 with errno (open_beneath.c). */
+int kafu_wasi_open_beneath(int root_fd, const char *rel_path, int dir_fd, const char *name,
+                           int flags, unsigned mode);
 /* Opens a resolved path for real; the wasi-level open used by path_open and
  * restore. Returns a preview1 errno, on success fills *f (kind FILE). */
 uint16_t kafu_wasi_open_resolved(kafu_wasi *w, wasi_resolved *r, uint16_t oflags, bool want_read,
