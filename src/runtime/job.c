@@ -26,6 +26,7 @@ kafu_err kafu_job_new(const kafu_job_config *cfg, kafu_job **out, kafu_error *er
   job->prog = cfg->program;
   snprintf(job->node, sizeof job->node, "%s", cfg->node ? cfg->node : "local");
   job->countdown = cfg->poll_countdown ? cfg->poll_countdown : KAFU_POLL_COUNTDOWN_DEFAULT;
+  job->adaptive = cfg->poll_countdown == 0;
   job->state_base = job->prog->meta.state_base;
   job->state_size = job->prog->meta.state_size ? job->prog->meta.state_size
                                                  : KAFU_STATE_SIZE_DEFAULT;
@@ -80,27 +81,45 @@ static kafu_err call0(kafu_job *job, const char *name, uint32_t arg, bool has_ar
   return kafu_instance_call(job->inst, name, has_arg ? &a : NULL, has_arg ? 1 : 0, NULL, 0, err);
 }
 
-kafu_err kafu_job_restore(kafu_job *job, const uint8_t *snap, size_t len, kafu_error *err) {
-  kafu_snapshot s;
-  memset(&s, 0, sizeof s);
-  kafu_err rc = kafu_snapshot_decode(snap, len, job->prog->sha256, NULL, 0, &s, err);
-  if (rc) return rc;
+/* memory_for callback: grow the fresh instance to the snapshot's size and
+ * let the decoder write straight into it. */
+static uint8_t *instance_memory_for(void *ud, uint32_t mem_pages, kafu_error *err) {
+  kafu_job *job = ud;
   size_t mem_size = 0;
   uint8_t *mem = kafu_instance_memory(job->inst, &mem_size);
-  uint64_t want = (uint64_t)s.mem_pages * PAGE_SIZE;
+  uint64_t want = (uint64_t)mem_pages * PAGE_SIZE;
   if (!mem || want < mem_size) {
-    rc = kafu_fail(err, KAFU_E_INPUT, "snapshot: memory of %u pages is smaller than the module's",
-                   s.mem_pages);
-    goto out;
+    kafu_fail(err, KAFU_E_INPUT, "snapshot: memory of %u pages is smaller than the module's",
+              mem_pages);
+    return NULL;
   }
   if (want > mem_size) {
     uint32_t old = 0;
-    rc = job->inst->ops->memory_grow(job->inst, (uint32_t)((want - mem_size) / PAGE_SIZE), &old,
-                                     err);
-    if (rc) goto out;
+    if (job->inst->ops->memory_grow(job->inst, (uint32_t)((want - mem_size) / PAGE_SIZE), &old,
+                                    err))
+      return NULL;
     mem = kafu_instance_memory(job->inst, &mem_size);
   }
-  memcpy(mem, s.memory, want);
+  return mem;
+}
+
+kafu_err kafu_job_restore_ex(kafu_job *job, const uint8_t *snap, size_t len,
+                             const uint8_t *baseline, size_t baseline_len,
+                             const uint8_t *baseline_sha256, kafu_error *err) {
+  kafu_snapshot s;
+  memset(&s, 0, sizeof s);
+  kafu_snapshot_decode_opts dopts = {
+      .expected_sha256 = job->prog->sha256,
+      .baseline = baseline,
+      .baseline_len = baseline_len,
+      .baseline_sha256 = baseline_sha256,
+      .memory_for = instance_memory_for,
+      .memory_ud = job,
+  };
+  kafu_err rc = kafu_snapshot_decode_ex(snap, len, &dopts, &s, err);
+  if (rc) return rc;
+  size_t mem_size = 0;
+  uint8_t *mem = kafu_instance_memory(job->inst, &mem_size);
   if (s.state_len) {
     if ((uint64_t)s.state_base + s.state_len > mem_size) {
       rc = kafu_fail(err, KAFU_E_INPUT, "snapshot: state region outside memory");
@@ -123,6 +142,14 @@ kafu_err kafu_job_restore(kafu_job *job, const uint8_t *snap, size_t len, kafu_e
 out:
   kafu_snapshot_free(&s);
   return rc;
+}
+
+kafu_err kafu_job_restore(kafu_job *job, const uint8_t *snap, size_t len, kafu_error *err) {
+  return kafu_job_restore_ex(job, snap, len, NULL, 0, NULL, err);
+}
+
+const uint8_t *kafu_job_memory(kafu_job *job, size_t *len) {
+  return kafu_instance_memory(job->inst, len);
 }
 
 /* After the unwind reached _start's caller: save globals, take memory, the
@@ -157,7 +184,9 @@ static kafu_err capture(kafu_job *job, kafu_job_result *res, kafu_error *err) {
     rc = kafu_fail(err, KAFU_E_NOMEM, "out of memory while capturing");
     goto out;
   }
-  rc = kafu_snapshot_encode(&s, &job->cfg.snapshot_opts, &res->snapshot, err);
+  kafu_snapshot_opts opts = job->cfg.snapshot_opts;
+  if (job->cfg.snapshot_opts_for) job->cfg.snapshot_opts_for(job->cfg.snapshot_ud, job->pending.dst, &opts);
+  rc = kafu_snapshot_encode(&s, &opts, &res->snapshot, err);
   if (rc) goto out;
   res->outcome = KAFU_JOB_MIGRATE;
   memcpy(res->dst, job->pending.dst, sizeof res->dst);

@@ -27,6 +27,8 @@ struct kafu_job {
   kafu_decision pending; /* where the unwinding run goes */
   bool restored;
   uint32_t countdown;
+  bool adaptive;         /* retune countdown at every poll */
+  uint64_t last_poll_ns; /* monotonic time of the previous poll (adaptive) */
   atomic_bool offload_req;
 
   /* A failure inside an import callback is parked here and reported by

@@ -3,6 +3,7 @@
  * Asyncify unwind whose snapshot kafu_job_run then captures. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "runtime/job_internal.h"
 #include "util/log.h"
@@ -134,9 +135,36 @@ static int host_leave(void *env, kafu_engine_instance *inst, const kafu_slot *ar
   return decide(job, &pt);
 }
 
+#define COUNTDOWN_MIN 16u
+#define COUNTDOWN_MAX (1u << 26)
+
+static uint64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Retunes the countdown so that polls reach the host about every
+ * KAFU_POLL_TARGET_US: scale by target/elapsed, at most 4x per step so one
+ * odd interval (a migration, a sleep) cannot swing it far. */
+static void retune_countdown(kafu_job *job) {
+  uint64_t now = mono_ns();
+  uint64_t last = job->last_poll_ns;
+  job->last_poll_ns = now;
+  if (!last || now <= last) return;
+  double ratio = (double)KAFU_POLL_TARGET_US * 1000.0 / (double)(now - last);
+  if (ratio > 4.0) ratio = 4.0;
+  if (ratio < 0.25) ratio = 0.25;
+  double next = job->countdown * ratio;
+  if (next < COUNTDOWN_MIN) next = COUNTDOWN_MIN;
+  if (next > COUNTDOWN_MAX) next = COUNTDOWN_MAX;
+  job->countdown = (uint32_t)next;
+}
+
 static int host_poll(void *env, kafu_engine_instance *inst, const kafu_slot *args,
                      kafu_slot *results) {
   kafu_job *job = env;
+  if (job->adaptive && job->mode != KAFU_MODE_REWINDING) retune_countdown(job);
   results[0] = job->countdown;
   if (job->mode == KAFU_MODE_REWINDING) return finish_rewind(job);
   uint32_t site = (uint32_t)args[0];

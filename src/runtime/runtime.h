@@ -90,10 +90,19 @@ typedef struct kafu_job_config {
   kafu_wasi_config wasi;       /* copied by kafu_wasi_new */
   kafu_policy_fn policy;       /* NULL = kafu_policy_default */
   void *policy_ud;
-  uint32_t poll_countdown;     /* 0 = KAFU_POLL_COUNTDOWN_DEFAULT */
+  /* Loop heads between polls that reach the host. 0 = adaptive: start at
+   * KAFU_POLL_COUNTDOWN_DEFAULT and retune at every poll so that polls come
+   * about every KAFU_POLL_TARGET_US of execution, whatever the engine's speed. */
+  uint32_t poll_countdown;
   uint64_t job_id;
   kafu_snapshot_opts snapshot_opts; /* compression etc. for captured snapshots */
+  /* Optional: called before a snapshot for `dst` is encoded, to adjust the
+   * options (e.g. set the delta baseline this node shares with dst). */
+  void (*snapshot_opts_for)(void *ud, const char *dst, kafu_snapshot_opts *opts);
+  void *snapshot_ud;
 } kafu_job_config;
+
+#define KAFU_POLL_TARGET_US 1000u
 
 typedef enum { KAFU_JOB_EXITED = 1, KAFU_JOB_MIGRATE = 2 } kafu_job_outcome;
 
@@ -119,6 +128,19 @@ kafu_err kafu_job_new(const kafu_job_config *cfg, kafu_job **out, kafu_error *er
  * the point where the snapshot was taken. Errors: KAFU_E_INPUT for a
  * malformed snapshot or one of another module. */
 kafu_err kafu_job_restore(kafu_job *job, const uint8_t *snap, size_t len, kafu_error *err);
+
+/* kafu_job_restore for delta snapshots: baseline (borrowed) is the memory
+ * image the snapshot was encoded against; baseline_sha256 (may be NULL) is its
+ * hash if the caller already knows it. Memory is decoded straight into the
+ * instance. Errors as kafu_job_restore, plus "baseline mismatch". */
+kafu_err kafu_job_restore_ex(kafu_job *job, const uint8_t *snap, size_t len,
+                             const uint8_t *baseline, size_t baseline_len,
+                             const uint8_t *baseline_sha256, kafu_error *err);
+
+/* The instance's linear memory right now (borrowed; valid until the job runs
+ * again or is freed), e.g. to keep as a delta baseline after a capture or a
+ * restore. */
+const uint8_t *kafu_job_memory(kafu_job *job, size_t *len);
 
 /* Runs (or resumes) the program until it exits or a policy asks to migrate.
  * res->snapshot must be zero-initialized by the caller. Errors: KAFU_E_TRAP
