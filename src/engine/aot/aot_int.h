@@ -64,6 +64,10 @@ void kafu_aot_cache_invalidate(const char *so_path);
  * else $HOME/.cache/kafu. Writes into out (KAFU_AOT_PATH_MAX bytes). */
 kafu_err kafu_aot_cache_dir(char *out, kafu_error *err);
 
+/* 1 if objects use guard pages for bounds checks (KAFU_AOT_BOUNDS=guard),
+ * 0 for explicit checks. Valid once kafu_aot_tools_get succeeded. */
+int kafu_aot_guard_pages(void);
+
 /* Number of compiles this process has done (for tests and logs). */
 unsigned kafu_aot_compile_count(void);
 

@@ -125,7 +125,7 @@ kafu_err kafu_aot_instantiate(kafu_engine_module *mod, const kafu_host_import *i
     rc = kafu_fail(err, KAFU_E_NOMEM, "%s: out of memory instantiating", mod->label);
     goto out;
   }
-  kafu_aot_signals_init();
+  if (kafu_aot_guard_pages()) kafu_aot_signals_init();
   kafu_aot_active active = {.mod = mod, .glue_inst = inst->glue_inst};
   kafu_aot_active_push(&active);
   int trap = mod->glue->init(inst->glue_inst);
@@ -205,7 +205,7 @@ kafu_err kafu_aot_call(kafu_engine_instance *hdr, const char *name, const kafu_s
   const kafu_engine_options *opts = kafu_engine_get_options();
   uint32_t max_depth = opts && opts->max_call_depth ? opts->max_call_depth : DEFAULT_MAX_DEPTH;
   kafu_aot_trap_info info = {0, NULL};
-  if (!kafu_aot_active_any()) kafu_aot_signals_init();
+  if (!kafu_aot_active_any() && kafu_aot_guard_pages()) kafu_aot_signals_init();
   kafu_aot_active active = {.mod = inst->mod, .glue_inst = inst->glue_inst};
   kafu_aot_active_push(&active);
   int trap = glue->call(inst->glue_inst, (uint32_t)index, args, result_slot, max_depth,
