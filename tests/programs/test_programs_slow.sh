@@ -33,7 +33,11 @@ for src in "$CORPUS"/*.c; do
     for every in 1 7 100; do
       [ "$policy" = always ] && [ "$every" = 1 ] && [ -n "$(directive "$src" slow-always)" ] && continue
       dir="$work/$name.kdir"; rm -rf "$dir"; mkdir -p "$dir"
-      kargs=(exec "$wasm" --engines "$engine_list" --migrate-every "$every" --quiet)
+      # Policy always makes big modules whose aot compile is slow: those run on
+      # the interpreter alone (KAFU_FULL=1 alternates engines there too).
+      elist=$engine_list
+      [ "$policy" = always ] && [ -z "${KAFU_FULL:-}" ] && case ",$engine_list," in *,interp,*) elist=interp ;; esac
+      kargs=(exec "$wasm" --engines "$elist" --migrate-every "$every" --quiet)
       a=$args
       if has_flag "$src" dir; then kargs+=(--dir "$dir:/data"); a="/data $args"; fi
       for e in $envs; do kargs+=(--env "$e"); done
