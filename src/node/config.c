@@ -13,6 +13,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "node/affinity.h"
 #include "util/file.h"
 
 #define CONFIG_MAX_BYTES (1u << 20) /* a config file is small; refuse more */
@@ -350,9 +351,21 @@ static kafu_err parse_offload(cfg_ctx *c, yaml_node_t *map, const char *parent, 
   return KAFU_OK;
 }
 
+/* A CPU list (Kafu `cpus`), checked now so that a typo fails at load, not
+ * when the node starts. Null means absent. */
+static kafu_err get_cpus(cfg_ctx *c, yaml_node_t *v, const char *key, char **out) {
+  if (is_null(v)) return KAFU_OK;
+  kafu_err e = get_nonempty(c, v, key, out);
+  if (e) return e;
+  kafu_cpuset set;
+  kafu_error why = {0};
+  if (kafu_affinity_parse(*out, &set, &why)) return fail_at(c, KAFU_E_INPUT, line_of(v), key, "%s", why.msg);
+  return KAFU_OK;
+}
+
 static kafu_err parse_node(cfg_ctx *c, yaml_node_t *keynode, yaml_node_t *map, kafu_config_node *node) {
   static const char *const names[] = {"address", "port",   "placement", "engine",
-                                      "preopened_dir", "state_dir", "offload", NULL};
+                                      "preopened_dir", "state_dir", "offload", "cpus", NULL};
   static const char *const engines[] = {"aot", "interp", NULL};
   char parent[KEY_MAX];
   join_key(parent, "nodes", node->name);
@@ -382,6 +395,7 @@ static kafu_err parse_node(cfg_ctx *c, yaml_node_t *keynode, yaml_node_t *map, k
     case 4: e = get_path(c, v, key, &own_dir); break;
     case 5: e = get_path(c, v, key, &node->state_dir); break;
     case 6: e = parse_offload(c, v, key, &node->offload); break;
+    case 7: e = get_cpus(c, v, key, &node->cpus); break;
     }
     if (e) goto out;
   }
@@ -708,6 +722,7 @@ void kafu_config_free(kafu_config *cfg) {
     free(n->placement);
     free(n->preopened_dir);
     free(n->state_dir);
+    free(n->cpus);
   }
   free(cfg->nodes);
   for (size_t i = 0; i < cfg->n_app_args; i++) free(cfg->app_args[i]);

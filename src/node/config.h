@@ -55,6 +55,9 @@ typedef struct kafu_config_node {
    * <config dir>/.kafu/<node name>. */
   char *state_dir;
   kafu_config_offload offload;
+  /* Kafu: the CPU list (e.g. "1", "0-3") `kafu serve` pins itself to, and
+   * whose CPUs its load meter measures; NULL when absent (unpinned). */
+  char *cpus;
   unsigned line; /* line of the node's key in the file, for later messages */
 } kafu_config_node;
 

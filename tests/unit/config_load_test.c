@@ -132,6 +132,8 @@ static void test_extensions(void **state) {
   assert_string_equal(kafu_config_offload_policy_name(edge->offload.policy), "load");
   assert_true(edge->offload.cpu_threshold > 0.649 && edge->offload.cpu_threshold < 0.651);
   assert_int_equal(edge->offload.window_ms, 250);
+  assert_string_equal(cloud->cpus, "0");
+  assert_string_equal(edge->cpus, "1-2,4");
   assert_int_equal(cfg.heartbeat.interval_ms, 200);
   assert_int_equal(cfg.heartbeat.follower_on_coordinator_lost, KAFU_CONFIG_ON_LOST_IGNORE);
   assert_int_equal(cfg.migration.memory_migration, KAFU_CONFIG_MEMORY_FULL);

@@ -49,13 +49,76 @@ static void test_parse(void **state) {
 
 static void test_between(void **state) {
   (void)state;
-  kafu_load_sample a = {100, 1000}, b = {400, 1400}, same = {100, 1000}, back = {50, 1100};
+  kafu_load_sample a = {100, 1000, 0}, b = {400, 1400, 0}, same = {100, 1000, 0}, back = {50, 1100, 0};
   assert_true(kafu_load_between(&a, &b) > 0.749 && kafu_load_between(&a, &b) < 0.751);
   assert_true(kafu_load_between(&a, &same) < 0);
   assert_true(kafu_load_between(&a, &back) < 0);
   assert_int_equal(kafu_load_permille(0.75), 750);
   assert_int_equal(kafu_load_permille(-1), 0);
   assert_int_equal(kafu_load_permille(1.5), 1000);
+}
+
+/* Pinned nodes: only the cpuN lines of their CPUs count. */
+static void test_parse_cpus(void **state) {
+  (void)state;
+  const char *text = "cpu  300 0 0 700 0 0 0 0 0 0\n"
+                     "cpu0 100 0 0 300 0 0 0 0 0 0\n"
+                     "cpu1 200 0 0 400 0 0 0 0 0 0\n"
+                     "cpu12 7 0 0 3 0 0 0 0 0 0\n"
+                     "intr 1 2 3\n"
+                     "cpu3 9 9 9 9\n"; /* not a cpu line any more: after intr */
+  const char *lines = strchr(text, '\n') + 1;
+  kafu_cpuset set;
+  kafu_load_sample s;
+  kafu_error err = {0};
+  assert_int_equal(kafu_affinity_parse("1", &set, &err), KAFU_OK);
+  assert_int_equal(kafu_load_parse_cpus(lines, strlen(lines), &set, &s, &err), KAFU_OK);
+  assert_int_equal(s.total, 600);
+  assert_int_equal(s.busy, 200);
+  assert_int_equal(kafu_affinity_parse("0-1,12", &set, &err), KAFU_OK);
+  assert_int_equal(kafu_load_parse_cpus(lines, strlen(lines), &set, &s, &err), KAFU_OK);
+  assert_int_equal(s.total, 1010);
+  assert_int_equal(s.busy, 307);
+  assert_int_equal(kafu_affinity_parse("1,3", &set, &err), KAFU_OK);
+  assert_int_equal(kafu_load_parse_cpus(lines, strlen(lines), &set, &s, &err), KAFU_E_INPUT);
+  assert_string_equal(err.msg, "/proc/stat: no line for cpu3");
+  const char *bad = "cpu1 1 2 x 4\n";
+  assert_int_equal(kafu_affinity_parse("1", &set, &err), KAFU_OK);
+  assert_int_equal(kafu_load_parse_cpus(bad, strlen(bad), &set, &s, &err), KAFU_E_INPUT);
+  assert_string_equal(err.msg, "/proc/stat: cpu line: not a number");
+}
+
+static void test_parse_self(void **state) {
+  (void)state;
+  uint64_t ticks = 0;
+  kafu_error err = {0};
+  /* A command name with spaces and ')' in it. */
+  const char *text = "1234 (ka fu) x) S 1 1234 1234 0 -1 4194560 100 0 0 0 25 17 0 0 20 0 3 0\n";
+  assert_int_equal(kafu_load_parse_self(text, strlen(text), &ticks, &err), KAFU_OK);
+  assert_int_equal(ticks, 42);
+  const char *short_text = "1 (a) S 1 2 3\n";
+  assert_int_equal(kafu_load_parse_self(short_text, strlen(short_text), &ticks, &err), KAFU_E_INPUT);
+  const char *no_paren = "1 a S 1 2 3 4 5 6 7 8 9 10 11 12 13\n";
+  assert_int_equal(kafu_load_parse_self(no_paren, strlen(no_paren), &ticks, &err), KAFU_E_INPUT);
+  const char *bad = "1 (a) S 1 1 1 0 -1 0 0 0 0 0 2x 3 0\n";
+  assert_int_equal(kafu_load_parse_self(bad, strlen(bad), &ticks, &err), KAFU_E_INPUT);
+  assert_string_equal(err.msg, "/proc/self/stat: field 14: not a number");
+}
+
+/* Our own ticks are left out: a job keeping its CPU busy alone reads near 0;
+ * a competitor sharing the CPU with it reads as fully loaded. */
+static void test_between_others(void **state) {
+  (void)state;
+  kafu_load_sample a = {0, 0, 0};
+  kafu_load_sample alone = {100, 100, 99};  /* we used 99 of 100 ticks */
+  kafu_load_sample shared = {100, 100, 50}; /* we got half, the hog half */
+  kafu_load_sample idle = {0, 100, 0};
+  kafu_load_sample hog_only = {100, 100, 0};
+  assert_true(kafu_load_between_others(&a, &alone) < 0.03);
+  assert_true(kafu_load_between_others(&a, &shared) == 1.0);
+  assert_true(kafu_load_between_others(&a, &idle) == 0.0);
+  assert_true(kafu_load_between_others(&a, &hog_only) == 1.0);
+  assert_true(kafu_load_between_others(&a, &a) < 0);
 }
 
 static char stat_path[] = "/tmp/kafu-load-test-XXXXXX";
@@ -130,6 +193,9 @@ int main(void) {
       cmocka_unit_test(test_parse),
       cmocka_unit_test(test_between),
       cmocka_unit_test(test_meter_window),
+      cmocka_unit_test(test_parse_cpus),
+      cmocka_unit_test(test_parse_self),
+      cmocka_unit_test(test_between_others),
       cmocka_unit_test(test_real_proc_stat),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
