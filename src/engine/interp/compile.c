@@ -253,29 +253,49 @@ static kafu_err on_begin(void *ud, uint32_t fi) {
   return KAFU_OK;
 }
 
-/* The fused compare-and-branch forms of `cmp; br_if`. */
-static bool fuse_br_if(comp *c, uint32_t cond_slot, cblock *b) {
+/* Fused compare-and-branch: `cmp; br_if` (when_true) or `cmp; if` (!when_true)
+ * become one instruction when the comparison was the last thing emitted and
+ * its result is only the branch condition. Leaves the target word unwritten:
+ * returns the position where it goes, or NONE if nothing was fused. */
+static uint32_t fuse_branch(comp *c, uint32_t cond_slot, bool when_true) {
+  static const uint16_t FUSED_IF[IOP_COUNT] = {
+#define XF(n, t, o) [IOP_##n] = IOP_BR_IF_##n + 1,
+      KAFU_INTERP_FUSED_CMPS(XF)
+#undef XF
+  };
+  static const uint16_t FUSED_UNLESS[IOP_COUNT] = {
+#define XF(n, t, o) [IOP_##n] = IOP_BR_UNLESS_##n + 1,
+      KAFU_INTERP_FUSED_CMPS(XF)
+#undef XF
+  };
   uint32_t p = c->last_op_pos;
-  if (p == NONE || c->oom) return false;
+  if (p == NONE || c->oom) return NONE;
   uint32_t op = c->code[p];
-  if (op == IOP_I32_LT_S && c->code[p + 1] == cond_slot && p + 4 == here(c)) {
-    c->code[p] = IOP_BR_IF_I32_LT_S;
+  if (c->code[p + 1] != cond_slot) return NONE;
+  uint16_t fused = when_true ? FUSED_IF[op] : FUSED_UNLESS[op];
+  if (fused && p + 4 == here(c)) { /* [cmp, dst, a, b] -> [br, a, b, target] */
+    c->code[p] = fused - 1u;
     c->code[p + 1] = c->code[p + 2];
     c->code[p + 2] = c->code[p + 3];
-    c->len = p + 3;
-    emit_target(c, b);
     c->last_op_pos = NONE;
-    return true;
+    return p + 3;
   }
-  if (op == IOP_I32_EQZ && c->code[p + 1] == cond_slot && p + 3 == here(c)) {
-    c->code[p] = IOP_BR_IF_I32_EQZ;
+  if (op == IOP_I32_EQZ && p + 3 == here(c)) { /* [eqz, dst, a] -> [br, a, target] */
+    c->code[p] = when_true ? IOP_BR_IF_I32_EQZ : IOP_BR_UNLESS_I32_EQZ;
     c->code[p + 1] = c->code[p + 2];
-    c->len = p + 2;
-    emit_target(c, b);
     c->last_op_pos = NONE;
-    return true;
+    return p + 2;
   }
-  return false;
+  return NONE;
+}
+
+/* `cmp; br_if b` fused into one instruction, if possible. */
+static bool fuse_br_if(comp *c, uint32_t cond_slot, cblock *b) {
+  uint32_t at = fuse_branch(c, cond_slot, true);
+  if (at == NONE) return false;
+  c->len = at;
+  emit_target(c, b);
+  return true;
 }
 
 static kafu_err on_instr(void *ud, const kafu_wasm_instr *in, uint32_t h, bool dead) {
@@ -318,8 +338,13 @@ static kafu_err on_instr(void *ud, const kafu_wasm_instr *in, uint32_t h, bool d
           emit(c, S(c, b->base + i));
         }
       }
-      emit_op(c, IOP_BR_UNLESS);
-      emit(c, cond_slot);
+      uint32_t at = b->n_params ? NONE : fuse_branch(c, cond_slot, false);
+      if (at != NONE) {
+        c->len = at;
+      } else {
+        emit_op(c, IOP_BR_UNLESS);
+        emit(c, cond_slot);
+      }
       b->else_patch = here(c);
       emit(c, NONE);
     }

@@ -145,11 +145,14 @@ kafu_err kafu_interp_exec(interp_instance *inst, uint32_t fi, islot *fp, kafu_er
 #define XB(n, ...) &&L_##n,
 #define XT(n) &&L_##n,
 #define XM(n, w) &&L_##n,
+#define XF(n, t, o) &&L_BR_IF_##n, &&L_BR_UNLESS_##n,
       KAFU_INTERP_BINOPS(XB) KAFU_INTERP_UNOPS(XB) KAFU_INTERP_TRAPBINOPS(XT)
           KAFU_INTERP_TRUNCS(XB) KAFU_INTERP_LOADS(XB) KAFU_INTERP_STORES(XB) KAFU_INTERP_MISC(XM)
+              KAFU_INTERP_FUSED_CMPS(XF)
 #undef XB
 #undef XT
 #undef XM
+#undef XF
   };
   DISPATCH();
 #else
@@ -268,12 +271,23 @@ dispatch:
     if (!R(1).u32) { pc = cur->code + pc[2]; DISPATCH(); }
     NEXT(3);
   }
-  CASE(BR_IF_I32_LT_S) { /* if R[a] < R[b] pc := target */
-    if (R(1).i32 < R(2).i32) { pc = cur->code + pc[3]; DISPATCH(); }
-    NEXT(4);
+#define XF(n, t, o) \
+  CASE(BR_IF_##n) { /* if R[a] o R[b] pc := target */ \
+    if (R(1).t o R(2).t) { pc = cur->code + pc[3]; DISPATCH(); } \
+    NEXT(4); \
+  } \
+  CASE(BR_UNLESS_##n) { /* if !(R[a] o R[b]) pc := target */ \
+    if (!(R(1).t o R(2).t)) { pc = cur->code + pc[3]; DISPATCH(); } \
+    NEXT(4); \
   }
+  KAFU_INTERP_FUSED_CMPS(XF)
+#undef XF
   CASE(BR_IF_I32_EQZ) { /* if R[a] == 0 pc := target */
     if (R(1).u32 == 0) { pc = cur->code + pc[2]; DISPATCH(); }
+    NEXT(3);
+  }
+  CASE(BR_UNLESS_I32_EQZ) { /* if R[a] != 0 pc := target */
+    if (R(1).u32 != 0) { pc = cur->code + pc[2]; DISPATCH(); }
     NEXT(3);
   }
   CASE(BR_TABLE) { /* pc := targets[min(R[i], n)] */

@@ -215,18 +215,32 @@
   X(TABLE_COPY, 6)     /* dst table, src table, d, s, n */ \
   X(ELEM_DROP, 2)      /* seg */ \
   X(I32_ADD_K, 4)      /* R[dst].u32 := R[a].u32 + k */ \
-  X(BR_IF_I32_LT_S, 4) /* if R[a].i32 < R[b].i32 pc := target (fused compare+branch) */ \
-  X(BR_IF_I32_EQZ, 3)  /* if R[a].u32 == 0 pc := target */
+  X(BR_IF_I32_EQZ, 3)  /* if R[a].u32 == 0 pc := target */ \
+  X(BR_UNLESS_I32_EQZ, 3) /* if R[a].u32 != 0 pc := target */
+
+/* i32 comparisons fused with the branch consuming them: BR_IF_<NAME> jumps
+ * when the comparison holds, BR_UNLESS_<NAME> when it does not (for `if`).
+ * X(Wasm opcode name, operand member, C operator); operands (a, b, target). */
+#define KAFU_INTERP_FUSED_CMPS(X) \
+  X(I32_EQ, u32, ==) X(I32_NE, u32, !=) X(I32_LT_S, i32, <) X(I32_LT_U, u32, <) \
+  X(I32_GT_S, i32, >) X(I32_GT_U, u32, >) X(I32_LE_S, i32, <=) X(I32_LE_U, u32, <=) \
+  X(I32_GE_S, i32, >=) X(I32_GE_U, u32, >=) \
+  X(I64_EQ, u64, ==) X(I64_NE, u64, !=) X(I64_LT_S, i64, <) X(I64_LT_U, u64, <) \
+  X(I64_GT_S, i64, >) X(I64_GT_U, u64, >) X(I64_LE_S, i64, <=) X(I64_LE_U, u64, <=) \
+  X(I64_GE_S, i64, >=) X(I64_GE_U, u64, >=)
 
 typedef enum kafu_iop {
 #define XB(n, ...) IOP_##n,
 #define XM(n, w) IOP_##n,
 #define XT(n) IOP_##n,
+#define XF(n, t, o) IOP_BR_IF_##n, IOP_BR_UNLESS_##n,
   KAFU_INTERP_BINOPS(XB) KAFU_INTERP_UNOPS(XB) KAFU_INTERP_TRAPBINOPS(XT)
   KAFU_INTERP_TRUNCS(XB) KAFU_INTERP_LOADS(XB) KAFU_INTERP_STORES(XB) KAFU_INTERP_MISC(XM)
+  KAFU_INTERP_FUSED_CMPS(XF)
 #undef XB
 #undef XM
 #undef XT
+#undef XF
   IOP_COUNT
 } kafu_iop;
 
