@@ -45,7 +45,32 @@ out:
   return rc;
 }
 
+/* Writes to an existing device or pipe in place: renaming a temp file over
+ * /dev/null (as root) would replace the device with a regular file. */
+static kafu_err write_through(const char *path, const void *data, size_t len, kafu_error *err) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return kafu_fail(err, KAFU_E_IO, "%s: %s", path, strerror(errno));
+  const uint8_t *p = data;
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = write(fd, p + done, len - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      close(fd);
+      return kafu_fail(err, KAFU_E_IO, "%s: write failed: %s", path, strerror(errno));
+    }
+    done += (size_t)n;
+  }
+  close(fd);
+  return KAFU_OK;
+}
+
 kafu_err kafu_file_write(const char *path, const void *data, size_t len, kafu_error *err) {
+  struct stat st;
+  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+    if (S_ISDIR(st.st_mode)) return kafu_fail(err, KAFU_E_INPUT, "%s: is a directory", path);
+    return write_through(path, data, len, err);
+  }
   size_t plen = strlen(path);
   char *tmp = malloc(plen + 32);
   if (!tmp) return kafu_fail(err, KAFU_E_NOMEM, "out of memory");

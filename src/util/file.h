@@ -12,7 +12,8 @@
 kafu_err kafu_file_read(const char *path, uint8_t **out, size_t *len, kafu_error *err);
 
 /* Writes data to path atomically (temp file in the same directory + rename),
- * so readers never see a partial file. */
+ * so readers never see a partial file. Devices and pipes (e.g. /dev/null)
+ * are written in place. Errors: KAFU_E_IO, KAFU_E_INPUT for a directory. */
 kafu_err kafu_file_write(const char *path, const void *data, size_t len, kafu_error *err);
 
 /* mkdir -p with mode 0755. */
