@@ -89,6 +89,24 @@ expect_error 2 "unknown policy 'sometimes'" $KAFU snapify "$T/leafloop.wasm" -o 
 expect_error 2 "state-size" $KAFU snapify "$T/leafloop.wasm" -o "$T/x.wasm" --state-size lots
 expect_error 2 "nope.wasm" $KAFU snapify "$T/nope.wasm" -o "$T/x.wasm"
 expect_error 2 "already snapified" $KAFU snapify "$T/a.wasm" -o "$T/x.wasm"
+# sections well formed, first function body garbage: Binaryen's reader fails in the
+# child process and its multi-line complaint becomes one line
+wat2wasm --debug-names "$SRC/tests/snapify/wat/no_start.wat" -o "$T/nostart.wasm" || fail "wat2wasm"
+python3 - "$T/nostart.wasm" "$T/badcode.wasm" <<'PY'
+import sys
+d = bytearray(open(sys.argv[1], 'rb').read())
+p = 8
+while p < len(d):
+    sid, size = d[p], d[p + 1]  # the fixture's sections are all < 128 bytes
+    if sid == 10:
+        d[p + 4], d[p + 5] = 0x7f, 0x05
+        break
+    p += 2 + size
+open(sys.argv[2], 'wb').write(d)
+PY
+expect_error 2 "badcode.wasm: binaryen rejected the module: parse exception" \
+  $KAFU snapify "$T/badcode.wasm" -o "$T/x.wasm"
+expect_error 2 "not a WASI command module" $KAFU snapify "$T/nostart.wasm" -o "$T/x.wasm"
 expect_error 2 "trunc.wasm: section" $KAFU inspect "$T/trunc.wasm"
 expect_error 2 "unknown option" $KAFU inspect "$T/a.wasm" --yaml
 [ -e "$T/x.wasm" ] && fail "a failed snapify left an output file"
