@@ -48,6 +48,8 @@ typedef struct comp {
   uint32_t *spill_fix;
   uint32_t n_spill_fix, cap_spill_fix;
   uint32_t last_op_pos; /* position of the last emitted instruction eligible for peepholes */
+  uint64_t kpool[KAFU_INTERP_KPOOL]; /* constants read as operands straight from frame slots */
+  uint32_t n_kpool, kbase;
   bool oom;
 } comp;
 
@@ -146,9 +148,19 @@ static void materialize(comp *c, uint32_t from, uint32_t to) {
   }
 }
 
-/* The slot to read the operand at height h from. */
+/* The slot to read the operand at height h from. Constants come from the
+ * frame's constant pool (filled on function entry) while it has room. */
 static uint32_t opnd(comp *c, uint32_t h) {
-  if (c->src[h] == KSRC) materialize(c, h, h + 1);
+  if (c->src[h] == KSRC) {
+    uint64_t k = c->kwide[h] ? c->kval[h] : (uint32_t)c->kval[h];
+    for (uint32_t i = 0; i < c->n_kpool; i++)
+      if (c->kpool[i] == k) return c->kbase + i;
+    if (c->n_kpool < KAFU_INTERP_KPOOL) {
+      c->kpool[c->n_kpool] = k;
+      return c->kbase + c->n_kpool++;
+    }
+    materialize(c, h, h + 1);
+  }
   return c->src[h];
 }
 
@@ -245,7 +257,9 @@ static kafu_err on_begin(void *ud, uint32_t fi) {
   c->max_h = 0;
   c->last_op_pos = NONE;
   fn->n_locals = body->n_locals;
-  c->nl = fn->n_params + fn->n_locals;
+  c->kbase = fn->n_params + fn->n_locals;
+  c->n_kpool = 0;
+  c->nl = c->kbase + KAFU_INTERP_KPOOL;
   cblock *b = push_block(c);
   if (!b) return kafu_fail(c->err, KAFU_E_NOMEM, "out of memory compiling function %u", fi);
   b->kind = KAFU_OP_BLOCK;
@@ -711,6 +725,12 @@ static kafu_err on_end(void *ud, uint32_t fi) {
     c->code = code;
     c->cap = c->len + 1;
   }
+  if (c->n_kpool) {
+    fn->consts = kafu_interp_realloc(NULL, 0, (size_t)c->n_kpool * 8);
+    if (!fn->consts) return kafu_fail(c->err, KAFU_E_NOMEM, "out of memory compiling function %u", fi);
+    memcpy(fn->consts, c->kpool, (size_t)c->n_kpool * 8);
+    fn->n_consts = c->n_kpool;
+  }
   fn->code = c->code;
   fn->code_len = c->len;
   fn->pcmap = c->pcmap;
@@ -743,7 +763,9 @@ void kafu_interp_free_code(kafu_engine_module *mod) {
     ifunc *f = &mod->funcs[i];
     IFREE(f->code, ((size_t)f->code_len + 1) * 4);
     IFREE(f->pcmap, 0);
+    IFREE(f->consts, (size_t)f->n_consts * 8);
     f->code = NULL;
     f->pcmap = NULL;
+    f->consts = NULL;
   }
 }

@@ -137,6 +137,7 @@ kafu_err kafu_interp_exec(interp_instance *inst, uint32_t fi, islot *fp, kafu_er
   frames[depth].fn = NULL;
   depth++;
   memset(fp + cur->n_params, 0, (size_t)cur->n_locals * sizeof *fp);
+  if (cur->n_consts) memcpy(fp + cur->n_params + cur->n_locals, cur->consts, (size_t)cur->n_consts * 8);
   pc = cur->code;
   inst->nesting++;
 
@@ -313,6 +314,8 @@ dispatch:
     frames[depth].fn = cur;
     depth++;
     memset(nfp + callee->n_params, 0, (size_t)callee->n_locals * sizeof *nfp);
+    if (callee->n_consts)
+      memcpy(nfp + callee->n_params + callee->n_locals, callee->consts, (size_t)callee->n_consts * 8);
     fp = nfp;
     cur = callee;
     pc = callee->code;
@@ -358,6 +361,8 @@ dispatch:
     frames[depth].fn = cur;
     depth++;
     memset(nfp + callee->n_params, 0, (size_t)callee->n_locals * sizeof *nfp);
+    if (callee->n_consts)
+      memcpy(nfp + callee->n_params + callee->n_locals, callee->consts, (size_t)callee->n_consts * 8);
     fp = nfp;
     cur = callee;
     pc = callee->code;

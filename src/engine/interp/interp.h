@@ -33,6 +33,8 @@ typedef struct ifunc {
   uint32_t *pcmap; /* owned: pairs (code word index, file offset), ascending */
   uint32_t n_pcmap;
   uint32_t import_index; /* imports only: index into the module's imports */
+  uint32_t n_consts;     /* constant operands, copied to fp[n_params + n_locals ..] on entry */
+  uint64_t *consts;      /* owned */
 } ifunc;
 
 struct kafu_engine_module {
@@ -81,6 +83,9 @@ void kafu_interp_set_allocator(kafu_interp_alloc_fn fn, void *ud);
 void *kafu_interp_realloc(void *ptr, size_t old_size, size_t new_size);
 #define IALLOC(n) kafu_interp_realloc(NULL, 0, (n))
 #define IFREE(p, n) ((void)kafu_interp_realloc((p), (n), 0))
+
+/* Constant-pool slots reserved in every frame after the locals. */
+#define KAFU_INTERP_KPOOL 16
 
 /* compile.c: validates the module and compiles every defined function. */
 kafu_err kafu_interp_compile(kafu_engine_module *mod, kafu_error *err);
