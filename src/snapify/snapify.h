@@ -37,7 +37,7 @@ typedef struct kafu_snapify_options {
  * for debugging (and KAFU_SNAPIFY_VERBOSE=1 prints Asyncify's decisions).
  * Once Binaryen has run in-process, later calls stay in-process: a forked
  * child would wait forever on Binaryen's thread pool. So a caller that uses
- * Binaryen passes itself should call kafu_snapify first. */
+ * Binaryen passes itself should call kafu_snapify first.
  * Errors (one line naming label and the problem): KAFU_E_INPUT for malformed
  * or invalid wasm, a module without a _start export, an already snapified
  * module, an annotated function that is missing or imported;
