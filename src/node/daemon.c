@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "node/heartbeat.h"
 #include "node/net.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -151,6 +152,12 @@ kafu_err kafu_node_serve(const kafu_config *cfg, const char *node_name,
       }
     }
   }
+  /* Pins the process (nodes.*.cpus) before any thread starts. */
+  if (!(d->offload = calloc(1, sizeof *d->offload))) {
+    rc = kafu_fail(err, KAFU_E_NOMEM, "out of memory");
+    goto out;
+  }
+  if ((rc = kafu_node_offload_init(d->offload, cfg, d->self, err))) goto out;
   if ((rc = kafu_node_peers_init(&d->peers, cfg, d->self->name, 3000, err))) goto out;
   if ((rc = kafu_net_listen(d->self->address, d->self->port, &d->listen_fd, err))) {
     kafu_error_prefix(err, d->self->name);
@@ -166,6 +173,8 @@ kafu_err kafu_node_serve(const kafu_config *cfg, const char *node_name,
 
   kafu_log(KAFU_LOG_INFO, node_name, "listening on %s:%u (engine %s, cluster %s, pid %d)",
            d->self->address, d->self->port, d->engine->name, cfg->name, (int)getpid());
+  if (kafu_node_heartbeat_start(d, err))
+    kafu_log(KAFU_LOG_WARN, node_name, "no peer heartbeats (offload policy blind): %s", err->msg);
   if (d->self != kafu_config_first_node(cfg) && kafu_node_spawn(d, heartbeat_thread, d, err))
     kafu_log(KAFU_LOG_WARN, node_name, "no heartbeat: %s", err->msg);
   accept_loop(d);
@@ -191,6 +200,8 @@ out:
   if (d->listen_fd >= 0) close(d->listen_fd);
   kafu_node_peers_free(&d->peers);
   free(d->empty_root);
+  kafu_node_offload_free(d->offload);
+  free(d->offload);
   while (d->modules) {
     kafu_node_module *m = d->modules;
     d->modules = m->next;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "node/config.h"
+#include "node/offload.h"
 #include "node/peers.h"
 #include "node/policy.h"
 #include "node/proto.h"
@@ -122,6 +123,7 @@ struct kafu_node_daemon {
   uint64_t job_counter;
   double last_coordinator_ok_ms;
   char *empty_root; /* the preopen of a node without preopened_dir */
+  kafu_node_offload *offload; /* owned: load and peer view for MAY_OFFLOAD (offload.h) */
 };
 
 /* Module cache (daemon_modules.c). */

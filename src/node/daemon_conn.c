@@ -86,6 +86,7 @@ static void on_heartbeat(conn *c) {
   kafu_msg r = {.type = KAFU_MSG_HEARTBEAT};
   r.u.heartbeat.node = d->self->name;
   r.u.heartbeat.n_jobs = count_jobs(d);
+  r.u.heartbeat.load_permille = kafu_node_offload_load_permille(d->offload);
   r.u.heartbeat.uptime_ms = (uint64_t)(kafu_node_now_ms() - d->started_ms);
   (void)kafu_node_send(c->fd, &r, 0, 0, NULL, NULL);
 }

@@ -216,6 +216,7 @@ kafu_err kafu_node_job_create(kafu_node_daemon *d, uint64_t id, const char *coor
                                                    : KAFU_NODE_POLICY_ANNOTATIONS;
   j->pol.cfg = d->cfg;
   j->pol.here = d->self->name;
+  j->pol.offload = d->offload;
   j->pol.chaos_seed = j->ctx.chaos_seed;
   j->pol.chaos_every = d->opts.chaos_every ? d->opts.chaos_every : 1;
   j->pol.n_points = j->ctx.n_points;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "node/offload.h"
 #include "node/proto.h"
 
 double kafu_node_now_ms(void) {
@@ -61,8 +62,11 @@ kafu_decision kafu_node_policy_decide(void *ud, const kafu_point *pt) {
   }
   if (pt->kind == KAFU_POINT_POLL) {
     /* Manual offload (kafu offload): move to the innermost MAY_OFFLOAD
-     * region's node. Issue E adds load-based decisions here. */
+     * region's node whatever the policy. Otherwise the node's
+     * offload.policy, own load and the destination's heartbeats decide. */
     if (pt->natural_dst && pol->job && kafu_job_offload_requested(pol->job))
+      return migrate_to(pol, pt, pt->natural_dst, reason);
+    if (pt->natural_dst && kafu_node_offload_should(pol->offload, pt->natural_dst))
       return migrate_to(pol, pt, pt->natural_dst, reason);
     return stay;
   }

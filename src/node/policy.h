@@ -1,8 +1,8 @@
 /* Node-side migration policies: where a job goes at each migration point.
  * The default follows the annotations (DEST enter → the site's node, leave →
  * the caller's node); a manual OFFLOAD_NOW moves MAY_OFFLOAD work at its next
- * poll; --chaos moves to pseudo-random nodes. Issue E's resource policies
- * (load, always, never) plug in as further kafu_node_policy_mode values. */
+ * poll; --chaos moves to pseudo-random nodes. At other polls the node's
+ * offload.policy (load, always, never) decides through offload.h. */
 #ifndef KAFU_NODE_POLICY_H
 #define KAFU_NODE_POLICY_H
 
@@ -25,6 +25,7 @@ typedef struct kafu_node_policy {
   const kafu_config *cfg; /* borrowed: the node list */
   const char *here;       /* borrowed: this node's name */
   kafu_job *job;          /* borrowed, set once the job exists (offload flag) */
+  struct kafu_node_offload *offload; /* borrowed: the node's offload view (offload.h); NULL = none */
   uint64_t chaos_seed;
   uint32_t chaos_every;   /* chaos: migrate on average every N points (>= 1) */
   uint64_t n_points;      /* points decided so far over the job's whole life */
