@@ -40,12 +40,13 @@ typedef struct kafu_snapify_options {
  * Binaryen passes itself should call kafu_snapify first.
  * Errors (one line naming label and the problem): KAFU_E_INPUT for malformed
  * or invalid wasm, a module without a _start export, an already snapified
- * module, an annotated function that is missing or imported;
+ * module, an annotated function that is missing or imported, a state size
+ * larger than the support library's region;
  * KAFU_E_UNSUPPORTED for a module that mutates its table (table.set/
  * table.grow), GC-proposal code, non-numeric mutable globals, or tail calls in
  * a function that must be instrumented; KAFU_E_LIMIT for a state region too
- * small for the globals; KAFU_E_INTERNAL if the output fails validation (a
- * snapify bug). */
+ * small for the globals; KAFU_E_INTERNAL if the output fails validation or
+ * Asyncify could not match the instrumentation list (snapify bugs). */
 kafu_err kafu_snapify(const uint8_t *in, size_t in_len, const kafu_snapify_options *opts,
                       kafu_buf *out, kafu_error *err);
 
