@@ -159,6 +159,12 @@ kafu_err kafu_node_serve(const kafu_config *cfg, const char *node_name,
   }
   if ((rc = kafu_node_offload_init(d->offload, cfg, d->self, err))) goto out;
   if ((rc = kafu_node_peers_init(&d->peers, cfg, d->self->name, 3000, err))) goto out;
+  pthread_mutex_init(&d->hb_lock, NULL);
+  d->last_heartbeat_ms = calloc(cfg->n_nodes ? cfg->n_nodes : 1, sizeof *d->last_heartbeat_ms);
+  if (!d->last_heartbeat_ms) {
+    rc = kafu_fail(err, KAFU_E_NOMEM, "out of memory");
+    goto out;
+  }
   if ((rc = kafu_net_listen(d->self->address, d->self->port, &d->listen_fd, err))) {
     kafu_error_prefix(err, d->self->name);
     goto out;
@@ -202,6 +208,7 @@ out:
   free(d->empty_root);
   kafu_node_offload_free(d->offload);
   free(d->offload);
+  free(d->last_heartbeat_ms);
   while (d->modules) {
     kafu_node_module *m = d->modules;
     d->modules = m->next;

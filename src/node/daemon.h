@@ -100,6 +100,12 @@ typedef struct kafu_node_coord {
   char exit_node[KAFU_NODE_NAME_MAX];
   char *exit_message;
   uint64_t output_end;
+  /* Where the job runs now: the destination of the EVENT with the highest
+   * seq seen (events may arrive out of order), and since when. */
+  char running_on[KAFU_NODE_NAME_MAX];
+  uint64_t running_seq;
+  double running_since_ms;
+  bool lost; /* the running node died: release what arrived, gaps and all */
   struct kafu_node_coord *next;
 } kafu_node_coord;
 
@@ -122,6 +128,10 @@ struct kafu_node_daemon {
   uint64_t migrations_in, migrations_out;
   uint64_t job_counter;
   double last_coordinator_ok_ms;
+  /* Per config node: when its HEARTBEAT came (0 never). Own lock, taken
+   * with a coordinator record's lock held (jobs_coord.c). */
+  pthread_mutex_t hb_lock;
+  double *last_heartbeat_ms;
   char *empty_root; /* the preopen of a node without preopened_dir */
   kafu_node_offload *offload; /* owned: load and peer view for MAY_OFFLOAD (offload.h) */
 };

@@ -81,8 +81,14 @@ static uint32_t count_jobs(kafu_node_daemon *d) {
   return n;
 }
 
-static void on_heartbeat(conn *c) {
+static void on_heartbeat(conn *c, const kafu_msg *m) {
   kafu_node_daemon *d = c->d;
+  for (size_t i = 0; i < d->cfg->n_nodes; i++)
+    if (!strcmp(d->cfg->nodes[i].name, m->u.heartbeat.node)) {
+      pthread_mutex_lock(&d->hb_lock);
+      d->last_heartbeat_ms[i] = kafu_node_now_ms();
+      pthread_mutex_unlock(&d->hb_lock);
+    }
   kafu_msg r = {.type = KAFU_MSG_HEARTBEAT};
   r.u.heartbeat.node = d->self->name;
   r.u.heartbeat.n_jobs = count_jobs(d);
@@ -256,7 +262,7 @@ static void *conn_thread(void *arg) {
     }
     switch ((kafu_msg_type)f.h.type) {
     case KAFU_MSG_HELLO: on_hello(c, &f.msg); break;
-    case KAFU_MSG_HEARTBEAT: on_heartbeat(c); break;
+    case KAFU_MSG_HEARTBEAT: on_heartbeat(c, &f.msg); break;
     case KAFU_MSG_MODULE_HAVE: {
       kafu_msg r = {.type = KAFU_MSG_MODULE_HAVE};
       memcpy(r.u.module_have.hash, f.msg.u.module_have.hash, KAFU_SHA256_LEN);

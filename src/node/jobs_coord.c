@@ -15,6 +15,8 @@ kafu_node_coord *kafu_node_coord_new(kafu_node_daemon *d, uint64_t id) {
   kafu_node_coord *c = calloc(1, sizeof *c);
   if (!c) return NULL;
   c->id = id;
+  snprintf(c->running_on, sizeof c->running_on, "%s", d->self->name);
+  c->running_since_ms = kafu_node_now_ms();
   pthread_mutex_init(&c->lock, NULL);
   pthread_condattr_t attr;
   pthread_condattr_init(&attr);
@@ -91,6 +93,13 @@ kafu_err kafu_node_coord_put(kafu_node_daemon *d, uint64_t id, uint8_t type, uin
   o->len = len;
   o->next = c->pending;
   c->pending = o;
+  char src[KAFU_NODE_NAME_MAX], dst[KAFU_NODE_NAME_MAX];
+  if (type == KAFU_MSG_EVENT && seq >= c->running_seq &&
+      sscanf((const char *)copy, "migrate %63s %63s", src, dst) == 2) {
+    snprintf(c->running_on, sizeof c->running_on, "%s", dst);
+    c->running_seq = seq;
+    c->running_since_ms = kafu_node_now_ms();
+  }
   pthread_cond_broadcast(&c->cond);
 out:
   pthread_mutex_unlock(&c->lock);
@@ -123,14 +132,52 @@ kafu_err kafu_node_coord_exit(kafu_node_daemon *d, uint64_t id, const kafu_msg *
 
 /* Takes the item with seq == next_seq out of the pending list, or NULL. */
 static kafu_node_out *take_next(kafu_node_coord *c) {
-  for (kafu_node_out **p = &c->pending; *p; p = &(*p)->next)
+  kafu_node_out **best = NULL;
+  for (kafu_node_out **p = &c->pending; *p; p = &(*p)->next) {
     if ((*p)->seq == c->next_seq) {
-      kafu_node_out *o = *p;
-      *p = o->next;
-      c->next_seq++;
-      return o;
+      best = p;
+      break;
     }
-  return NULL;
+    if (c->lost && (!best || (*p)->seq < (*best)->seq)) best = p;
+  }
+  if (!best) return NULL;
+  kafu_node_out *o = *best;
+  *best = o->next;
+  c->next_seq = o->seq + 1;
+  return o;
+}
+
+/* With c->lock held: a job whose node stopped sending heartbeats (three
+ * intervals, counted from its last heartbeat or from the job's arrival there)
+ * is reported as failed, so the client does not wait forever. Only followers
+ * send heartbeats to the first node, so only the first node can tell. */
+static void check_alive(kafu_node_daemon *d, kafu_node_coord *c) {
+  if (c->exited || !strcmp(c->running_on, d->self->name)) return;
+  if (d->self != kafu_config_first_node(d->cfg)) return;
+  double limit = 3.0 * d->cfg->heartbeat.interval_ms + 2000, now = kafu_node_now_ms();
+  for (size_t i = 0; i < d->cfg->n_nodes; i++) {
+    if (strcmp(d->cfg->nodes[i].name, c->running_on)) continue;
+    pthread_mutex_lock(&d->hb_lock);
+    double last = d->last_heartbeat_ms[i];
+    pthread_mutex_unlock(&d->hb_lock);
+    if (last < c->running_since_ms) last = c->running_since_ms;
+    if (now - last <= limit) return;
+    char msg[256];
+    snprintf(msg, sizeof msg, "node %s lost while running the job (no heartbeat for %.0f ms)",
+             c->running_on, now - last);
+    kafu_log(KAFU_LOG_ERROR, d->self->name, "job %016" PRIx64 ": %s", c->id, msg);
+    c->exited = true;
+    c->exit_status = KAFU_EXIT_ERROR;
+    c->exit_code = 1;
+    snprintf(c->exit_node, sizeof c->exit_node, "%s", c->running_on);
+    c->exit_message = strdup(msg);
+    c->lost = true;
+    /* What is still missing will not come: release what is here. */
+    c->output_end = c->next_seq;
+    for (kafu_node_out *o = c->pending; o; o = o->next)
+      if (o->seq >= c->output_end) c->output_end = o->seq + 1;
+    return;
+  }
 }
 
 void kafu_node_coord_stream(kafu_node_daemon *d, kafu_node_coord *c, int client_fd) {
@@ -145,6 +192,7 @@ void kafu_node_coord_stream(kafu_node_daemon *d, kafu_node_coord *c, int client_
       ts.tv_nsec += 200 * 1000000L;
       if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
       pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+      check_alive(d, c);
     }
     kafu_msg m;
     memset(&m, 0, sizeof m);
