@@ -20,8 +20,9 @@ kafu_offload_verdict kafu_offload_judge(const kafu_offload_inputs *in) {
   case KAFU_CONFIG_OFFLOAD_ALWAYS: break;
   }
   if (!in->dst_alive) return KAFU_OFFLOAD_NO_DST_DEAD;
-  double bar = own > in->cpu_threshold ? own : in->cpu_threshold;
-  if (!(in->dst_load < bar)) return KAFU_OFFLOAD_NO_DST_BUSIER;
+  /* `always` forces the move: nodes of one machine (or any busy machine) read
+   * nearly the same load, and comparing noise would make it random. */
+  if (in->policy == KAFU_CONFIG_OFFLOAD_LOAD && !(in->dst_load < own)) return KAFU_OFFLOAD_NO_DST_BUSIER;
   return KAFU_OFFLOAD_GO;
 }
 

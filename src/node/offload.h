@@ -33,9 +33,9 @@ typedef enum kafu_offload_verdict {
 
 /* Whether MAY_OFFLOAD work here should move to the destination now. All must
  * hold: the policy says so (always; load: own_load >= cpu_threshold), the
- * destination is alive, and its load is below max(own_load, cpu_threshold)
- * (lower than ours; under `always`, whose own load may be low, at least not
- * loaded itself). The first rule that fails is returned. */
+ * destination is alive, and, under `load`, its load is below own_load
+ * (`always` forces the move to any live destination). The first rule that
+ * fails is returned. */
 kafu_offload_verdict kafu_offload_judge(const kafu_offload_inputs *in);
 const char *kafu_offload_verdict_text(kafu_offload_verdict v);
 

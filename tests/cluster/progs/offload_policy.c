@@ -2,7 +2,9 @@
  * cloud1 calls stage() on edge1, which calls heavy(), a MAY_OFFLOAD("cloud2")
  * region that spins for MS milliseconds (its loops poll) and optionally calls
  * a KAFU_DEST("edge1") function from inside the region. Every step prints
- * kafu_node(). Usage: offload_policy [MS [ROUNDS [NESTED]]] */
+ * kafu_node(). stage() sleeps PAUSE_MS before heavy() (outside the region:
+ * no polls), so a test can change the cluster first.
+ * Usage: offload_policy [MS [ROUNDS [NESTED [PAUSE_MS]]]] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -30,6 +32,7 @@ static void nested(void) { printf("nested runs on %s\n", kafu_node()); }
 KAFU_MAY_OFFLOAD("cloud2")
 static void heavy(int ms, int call_nested) {
   printf("heavy enters on %s\n", kafu_node());
+  fflush(stdout);
   spin(ms);
   printf("heavy loop ends on %s\n", kafu_node());
   if (call_nested) {
@@ -39,8 +42,13 @@ static void heavy(int ms, int call_nested) {
 }
 
 KAFU_DEST("edge1")
-static void stage(int ms, int call_nested) {
+static void stage(int ms, int call_nested, int pause_ms) {
   printf("stage on %s\n", kafu_node());
+  fflush(stdout);
+  if (pause_ms > 0) {
+    struct timespec ts = {pause_ms / 1000, (long)(pause_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+  }
   heavy(ms, call_nested);
   printf("stage after heavy on %s\n", kafu_node());
 }
@@ -49,8 +57,9 @@ int main(int argc, char **argv) {
   int ms = argc > 1 ? atoi(argv[1]) : 300;
   int rounds = argc > 2 ? atoi(argv[2]) : 1;
   int call_nested = argc > 3 ? atoi(argv[3]) : 0;
+  int pause_ms = argc > 4 ? atoi(argv[4]) : 0;
   printf("main on %s\n", kafu_node());
-  for (int r = 0; r < rounds; r++) stage(ms, call_nested);
+  for (int r = 0; r < rounds; r++) stage(ms, call_nested, pause_ms);
   printf("main after on %s\n", kafu_node());
   return 0;
 }

@@ -1,0 +1,54 @@
+# Helpers for the offload tests (sourced after lib.sh): a three-node config
+# with per-node offload policy and CPU pinning, and finding a node's pid.
+
+# offload_config FILE APP ARGS EDGE1_POLICY [CPUS_EDGE1 CPUS_CLOUD2] — nodes
+# cloud1 (first; main), edge1 (the DEST node; its policy under test), cloud2
+# (the MAY_OFFLOAD node). ARGS is a YAML flow list. All run the interpreter.
+offload_config() {
+  local file=$1 app=$2 args=$3 policy=$4 cpus_edge=${5:-} cpus_cloud=${6:-}
+  {
+    echo "name: offload-test-$$"
+    echo "app:"
+    echo "  path: $app"
+    echo "  args: $args"
+    echo "nodes:"
+    echo "  cloud1:"
+    echo "    address: 127.0.0.1"
+    echo "    port: $(free_port)"
+    echo "    engine: interp"
+    echo "    offload: {policy: never}"
+    echo "  edge1:"
+    echo "    address: 127.0.0.1"
+    echo "    port: $(free_port)"
+    echo "    engine: interp"
+    [ -n "$cpus_edge" ] && echo "    cpus: \"$cpus_edge\""
+    echo "    offload: {policy: $policy, cpu_threshold: 0.8, window_ms: 300}"
+    echo "  cloud2:"
+    echo "    address: 127.0.0.1"
+    echo "    port: $(free_port)"
+    echo "    engine: interp"
+    [ -n "$cpus_cloud" ] && echo "    cpus: \"$cpus_cloud\""
+    echo "    offload: {policy: never}"
+    echo "cluster:"
+    echo "  heartbeat:"
+    echo "    interval_ms: 200"
+    echo "    follower_on_coordinator_lost: shutdown_self"
+  } >"$file"
+}
+
+# node_pid DIR NODE: the pid `kafu serve` logged for NODE of the config in DIR.
+node_pid() {
+  sed -n 's/.*listening on .*pid \([0-9]*\)).*/\1/p' "$1/.kafu/$2/serve.log" 2>/dev/null | tail -1
+}
+
+# wait_for FILE PATTERN PID: until FILE has a line matching PATTERN (30 s at
+# most, or until PID exits); fails the test otherwise.
+wait_for() {
+  local i
+  for i in $(seq 300); do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    kill -0 "$3" 2>/dev/null || break
+    sleep 0.1
+  done
+  grep -q "$2" "$1" 2>/dev/null || fail "never saw '$2' in $1"
+}
