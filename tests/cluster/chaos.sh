@@ -2,8 +2,9 @@
 # The distributed differential test: every corpus program (tests/programs)
 # natively and under `kafu run --chaos SEED` on three nodes with mixed
 # engines, for several seeds and both snapify policies. stdout and the exit
-# code must be byte-identical to the native run. About 6-7 minutes on a busy
-# 2-core machine, most of it kafu cc and the aot compiles.
+# code must be byte-identical to the native run. Driver for the
+# test_cluster_chaos_*_slow.sh tests: POLICIES says which snapify policies
+# (kafu, always) to build with; most of the time goes to kafu cc.
 source "$(dirname "$0")/lib.sh"
 source "$KAFU_SRC/tests/programs/lib.sh"
 work=$(mktemp -d)
@@ -27,7 +28,7 @@ for src in "$CORPUS"/*.c; do
   ndir="$work/$name.ndir"; mkdir -p "$ndir"
   a=$args; has_flag "$src" dir && a="$ndir $args"
   set +e; env $envs "$work/$name.native" $a >"$work/$name.expected"; erc=$?; set -e
-  for policy in kafu always; do
+  for policy in ${POLICIES:-kafu always}; do
     wasm="$work/$name.$policy.wasm"
     if ! build_kafu "$src" "$wasm" "$policy" 2>"$work/cc.err"; then
       echo "FAIL $name: kafu cc --policy $policy: $(head -3 "$work/cc.err")"; failed=$((failed+1)); continue
