@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "node/config.h"
+#include "node/delta.h"
 #include "node/offload.h"
 #include "node/peers.h"
 #include "node/policy.h"
@@ -74,6 +75,8 @@ typedef struct kafu_node_job {
   kafu_job *job;
   kafu_node_policy pol;
   bool failed_output;                   /* one warning per job */
+  kafu_node_baseline *enc_base; /* reference: the baseline the last capture was encoded against */
+  bool stay_local; /* a MAY_OFFLOAD handoff failed for good: continue here (jobs.c) */
   struct kafu_node_job *next;
 } kafu_node_job;
 
@@ -134,6 +137,7 @@ struct kafu_node_daemon {
   double *last_heartbeat_ms;
   char *empty_root; /* the preopen of a node without preopened_dir */
   kafu_node_offload *offload; /* owned: load and peer view for MAY_OFFLOAD (offload.h) */
+  kafu_node_baselines baselines; /* delta baselines per (job, peer), delta.h */
 };
 
 /* Module cache (daemon_modules.c). */
@@ -175,7 +179,10 @@ kafu_err kafu_node_job_start(kafu_node_job *j, kafu_error *err);
  * locally when that is this node). */
 kafu_err kafu_node_job_emit(kafu_node_job *j, const kafu_msg *m, kafu_error *err);
 /* Source side of a migration (jobs_migrate.c): hands res->snapshot to
- * res->dst with MIGRATE/ACK/COMMIT. On success the job now runs there. */
+ * res->dst with MIGRATE/ACK/COMMIT, retrying with backoff for up to
+ * migration_timeout_ms (docs/failures.md). On success the job now runs
+ * there, or, when a MAY_OFFLOAD handoff gave up, j->stay_local is set and
+ * the caller continues the job here from res->snapshot. */
 kafu_err kafu_node_job_migrate(kafu_node_job *j, kafu_job_result *res, kafu_error *err);
 /* Destination side: handles a received MIGRATE on connection fd (restore, ACK,
  * wait for COMMIT, start). Replies NACK on failure; returns whether the

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "node/daemon.h"
+#include "node/resume.h"
 #include "util/log.h"
 
 #define CONN_MAX_PAYLOAD (512u << 20)
@@ -275,7 +276,14 @@ static void *conn_thread(void *arg) {
       on_submit(c, &f);
       keep = false;
       break;
-    case KAFU_MSG_MIGRATE: keep = kafu_node_job_receive(d, c->fd, &f); break;
+    case KAFU_MSG_MIGRATE:
+      if (kafu_node_is_resume(d, &f)) {
+        kafu_node_resume_serve(d, c->fd, &f); /* the connection streams the job now */
+        keep = false;
+      } else {
+        keep = kafu_node_job_receive(d, c->fd, &f);
+      }
+      break;
     case KAFU_MSG_OUTPUT:
     case KAFU_MSG_EVENT:
     case KAFU_MSG_EXIT: on_job_stream(c, &f); break;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "node/daemon.h"
+#include "node/delta_job.h"
 #include "util/file.h"
 #include "util/log.h"
 
@@ -177,23 +178,14 @@ static int output_hook(void *ud, int fd, const uint8_t *data, size_t len) {
 
 /* ---- creation ---- */
 
-kafu_err kafu_node_job_create(kafu_node_daemon *d, uint64_t id, const char *coordinator,
-                              uint64_t out_seq, kafu_node_ctx *ctx, kafu_node_module *mod,
-                              kafu_node_job **out, kafu_error *err) {
+/* A fresh engine instance for j (argv, preopens, output hook, policy,
+ * delta baselines) in j->job, which must be NULL. */
+static kafu_err new_instance(kafu_node_job *j, kafu_error *err) {
+  kafu_node_daemon *d = j->d;
   kafu_err rc = KAFU_OK;
   const char **argv = NULL;
-  kafu_node_job *j = calloc(1, sizeof *j);
-  if (!j) return kafu_fail(err, KAFU_E_NOMEM, "out of memory");
-  j->d = d;
-  j->id = id;
-  snprintf(j->coordinator, sizeof j->coordinator, "%s", coordinator);
-  j->out_seq = out_seq;
-  j->ctx = *ctx;
-  memset(ctx, 0, sizeof *ctx);
-  j->mod = mod;
-
   const kafu_program *prog = NULL;
-  if ((rc = kafu_node_module_program(d, mod, &prog, err))) goto out;
+  if ((rc = kafu_node_module_program(d, j->mod, &prog, err))) goto out;
 
   argv = calloc((size_t)j->ctx.n_args + 2, sizeof *argv);
   if (!argv) {
@@ -212,14 +204,6 @@ kafu_err kafu_node_job_create(kafu_node_daemon *d, uint64_t id, const char *coor
     pre[n_pre++] = (kafu_wasi_preopen){root, "/"};
     pre[n_pre++] = (kafu_wasi_preopen){root, "."};
   }
-  j->pol.mode = (j->ctx.flags & KAFU_SUBMIT_CHAOS) ? KAFU_NODE_POLICY_CHAOS
-                                                   : KAFU_NODE_POLICY_ANNOTATIONS;
-  j->pol.cfg = d->cfg;
-  j->pol.here = d->self->name;
-  j->pol.offload = d->offload;
-  j->pol.chaos_seed = j->ctx.chaos_seed;
-  j->pol.chaos_every = d->opts.chaos_every ? d->opts.chaos_every : 1;
-  j->pol.n_points = j->ctx.n_points;
   kafu_job_config cfg = {
       .program = prog,
       .node = d->self->name,
@@ -228,21 +212,71 @@ kafu_err kafu_node_job_create(kafu_node_daemon *d, uint64_t id, const char *coor
                .output = output_hook, .output_ud = j, .stdin_fd = -1},
       .policy = kafu_node_policy_decide,
       .policy_ud = &j->pol,
-      .job_id = id,
+      .job_id = j->id,
       .snapshot_opts = {.compress = d->cfg->migration.memory_compression},
+      .snapshot_opts_for = kafu_node_delta_opts_for,
+      .snapshot_ud = j,
   };
   if ((rc = kafu_job_new(&cfg, &j->job, err))) goto out;
   j->pol.job = j->job;
+out:
+  free(argv);
+  return rc;
+}
+
+kafu_err kafu_node_job_create(kafu_node_daemon *d, uint64_t id, const char *coordinator,
+                              uint64_t out_seq, kafu_node_ctx *ctx, kafu_node_module *mod,
+                              kafu_node_job **out, kafu_error *err) {
+  kafu_err rc = KAFU_OK;
+  kafu_node_job *j = calloc(1, sizeof *j);
+  if (!j) return kafu_fail(err, KAFU_E_NOMEM, "out of memory");
+  j->d = d;
+  j->id = id;
+  snprintf(j->coordinator, sizeof j->coordinator, "%s", coordinator);
+  j->out_seq = out_seq;
+  j->ctx = *ctx;
+  memset(ctx, 0, sizeof *ctx);
+  j->mod = mod;
+  j->pol.mode = (j->ctx.flags & KAFU_SUBMIT_CHAOS) ? KAFU_NODE_POLICY_CHAOS
+                                                   : KAFU_NODE_POLICY_ANNOTATIONS;
+  j->pol.cfg = d->cfg;
+  j->pol.here = d->self->name;
+  j->pol.offload = d->offload;
+  j->pol.chaos_seed = j->ctx.chaos_seed;
+  j->pol.chaos_every = d->opts.chaos_every ? d->opts.chaos_every : 1;
+  j->pol.n_points = j->ctx.n_points;
+  if ((rc = new_instance(j, err))) goto out;
   *out = j;
   j = NULL;
 out:
-  free(argv);
   kafu_node_job_free(j);
   return rc;
 }
 
+/* A MAY_OFFLOAD handoff gave up: the job goes on here, restored from the
+ * snapshot it was about to send, in a fresh instance (the old one is spent
+ * after its unwind). */
+static kafu_err stay_here(kafu_node_job *j, kafu_job_result *res, kafu_error *err) {
+  kafu_err rc = kafu_node_delta_to_full(j, res, err);
+  if (rc) return rc;
+  kafu_node_delta_done(j);
+  kafu_job *spent = j->job;
+  j->job = NULL;
+  rc = new_instance(j, err);
+  if (!rc) rc = kafu_job_restore(j->job, res->snapshot.data, res->snapshot.len, err);
+  if (rc) {
+    kafu_job_free(j->job);
+    j->job = spent;
+    j->pol.job = spent;
+    return kafu_error_prefix(err, "continuing here");
+  }
+  kafu_job_free(spent);
+  return KAFU_OK;
+}
+
 void kafu_node_job_free(kafu_node_job *j) {
   if (!j) return;
+  kafu_node_delta_done(j);
   kafu_job_free(j->job);
   kafu_node_ctx_free(&j->ctx);
   free(j);
@@ -278,10 +312,22 @@ static void *job_thread(void *arg) {
   kafu_job_result res;
   memset(&res, 0, sizeof res);
   kafu_error err = {0};
-  kafu_err rc = kafu_job_run(j->job, &res, &err);
-  if (!rc && res.outcome == KAFU_JOB_MIGRATE) {
+  kafu_err rc;
+  bool left = false;
+  for (;;) {
+    rc = kafu_job_run(j->job, &res, &err);
+    if (rc || res.outcome != KAFU_JOB_MIGRATE) break;
+    j->stay_local = false;
     rc = kafu_node_job_migrate(j, &res, &err);
-  } else if (!rc) {
+    if (!rc && j->stay_local) rc = stay_here(j, &res, &err);
+    if (rc || !j->stay_local) {
+      left = !rc;
+      break;
+    }
+    kafu_buf_free(&res.snapshot);
+    memset(&res, 0, sizeof res);
+  }
+  if (!rc && !left) {
     kafu_log(KAFU_LOG_INFO, d->self->name, "job %016llx: exit %d", (unsigned long long)j->id,
              res.exit_code);
     send_exit(j, KAFU_EXIT_CODE, res.exit_code, "");
@@ -291,6 +337,8 @@ static void *job_thread(void *arg) {
              err.msg);
     send_exit(j, KAFU_EXIT_ERROR, 1, err.msg);
   }
+  /* The job ended here: its baselines are of no use any more. */
+  if (!left) kafu_node_baselines_forget_job(&d->baselines, j->id);
   kafu_buf_free(&res.snapshot);
   unregister(j);
   kafu_node_job_free(j);

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "node/daemon.h"
+#include "node/delta_job.h"
+#include "node/retry.h"
 #include "util/file.h"
 #include "util/log.h"
 
@@ -22,14 +24,19 @@ static const char *reason_name(uint8_t reason) {
 }
 
 /* One attempt over the pooled connection: MIGRATE, maybe MODULE_PUT, ACK,
- * COMMIT. *sent_commit tells whether the job now belongs to dst. */
+ * COMMIT, each step bounded by timeout_ms. *sent_commit tells whether the
+ * job now belongs to dst; *nack_code is the code of a NACK/ERROR reply (0
+ * for none). After the ACK the pair's next delta baseline is announced
+ * (*announced), so a delta coming back right away waits for it. */
 static kafu_err handoff(kafu_node_job *j, kafu_node_peer *peer, const kafu_msg *mig,
-                        size_t *wire, bool *sent_commit, uint64_t *restore_us, kafu_error *err) {
+                        const kafu_job_result *res, int timeout, size_t *wire, bool *sent_commit,
+                        uint64_t *restore_us, uint16_t *nack_code, kafu_node_baseline **announced,
+                        kafu_error *err) {
   kafu_node_daemon *d = j->d;
   int fd = -1;
-  int timeout = (int)d->cfg->migration.migration_timeout_ms;
   kafu_node_frame reply;
   memset(&reply, 0, sizeof reply);
+  *nack_code = 0;
   kafu_err rc = kafu_node_peer_fd(&d->peers, peer, &fd, err);
   if (rc) return rc;
   if ((rc = kafu_node_request(fd, mig, j->id, timeout, &reply, wire, err))) goto out;
@@ -50,6 +57,8 @@ static kafu_err handoff(kafu_node_job *j, kafu_node_peer *peer, const kafu_msg *
   }
   kafu_node_peer_note_module(peer, j->mod->sha256);
   *restore_us = reply.msg.u.ack.restore_us;
+  if (d->cfg->migration.memory_migration == KAFU_CONFIG_MEMORY_DELTA)
+    *announced = kafu_node_baseline_announce(&d->baselines, j->id, res->dst, res->seq);
   kafu_msg commit = {.type = KAFU_MSG_COMMIT};
   size_t commit_wire = 0;
   rc = kafu_node_send(fd, &commit, j->id, 0, &commit_wire, err);
@@ -58,22 +67,78 @@ static kafu_err handoff(kafu_node_job *j, kafu_node_peer *peer, const kafu_msg *
     *wire += commit_wire;
   }
 out:
+  if (rc && (reply.h.type == KAFU_MSG_NACK || reply.h.type == KAFU_MSG_ERROR))
+    *nack_code = reply.msg.u.fail.code ? reply.msg.u.fail.code : KAFU_PROTO_INTERNAL;
   kafu_node_frame_free(&reply);
   return rc;
 }
 
-/* Keeps the snapshot of a failed handoff so the job is not lost (issue E
- * adds kafu resume and retries). */
-static void save_snapshot(kafu_node_job *j, const kafu_job_result *res, char *path, size_t cap) {
+/* Tries the handoff until it commits, a refusal is final, or
+ * migration_timeout_ms has passed. A baseline NACK makes the snapshot full
+ * and retries at once (it cannot recur). */
+static kafu_err deliver(kafu_node_job *j, kafu_node_peer *peer, kafu_msg *mig,
+                        kafu_job_result *res, size_t *wire, bool *committed, uint64_t *restore_us,
+                        kafu_error *err) {
+  kafu_node_daemon *d = j->d;
+  kafu_node_backoff bo;
+  kafu_node_backoff_init(&bo, d->cfg->migration.migration_timeout_ms);
+  kafu_err rc = KAFU_OK;
+  for (;;) {
+    kafu_node_baseline *announced = NULL;
+    uint16_t nack = 0;
+    *wire = 0;
+    int left = kafu_node_backoff_left_ms(&bo);
+    pthread_mutex_lock(&peer->lock);
+    rc = handoff(j, peer, mig, res, left ? left : 1, wire, committed, restore_us, &nack,
+                 &announced, err);
+    if (rc && !*committed) kafu_node_peer_drop(peer); /* the connection may be stale or dead */
+    pthread_mutex_unlock(&peer->lock);
+    if (announced) {
+      /* The image is the captured memory, which nothing changes any more. */
+      size_t mem_len = 0;
+      const uint8_t *mem = *committed ? kafu_job_memory(j->job, &mem_len) : NULL;
+      bool ok = mem && kafu_node_baseline_fill(&d->baselines, announced, mem, mem_len);
+      kafu_node_baseline_seal(&d->baselines, announced, ok);
+    }
+    if (*committed) return KAFU_OK;
+    if (nack == KAFU_NODE_NACK_BASELINE) {
+      kafu_log(KAFU_LOG_INFO, d->self->name, "job %016" PRIx64 ": %s: %s; resending in full",
+               j->id, res->dst, err->msg);
+      kafu_err full_rc = kafu_node_delta_to_full(j, res, err);
+      if (full_rc) return full_rc;
+      mig->u.migrate.snapshot.data = res->snapshot.data;
+      mig->u.migrate.snapshot.len = (uint32_t)res->snapshot.len;
+      continue;
+    }
+    if (nack && !kafu_node_nack_retryable(nack)) return rc;
+    if (!kafu_node_backoff_wait(&bo, &d->stop)) {
+      char msg[KAFU_ERROR_MAX];
+      snprintf(msg, sizeof msg, "gave up after %u attempts in %" PRIu64 " ms (last: %s)",
+               bo.attempts, d->cfg->migration.migration_timeout_ms, err->msg);
+      snprintf(err->msg, sizeof err->msg, "%s", msg);
+      return rc ? rc : KAFU_E_IO;
+    }
+    kafu_log(KAFU_LOG_WARN, d->self->name, "job %016" PRIx64 ": migration to %s: %s; retrying",
+             j->id, res->dst, err->msg);
+  }
+}
+
+/* Keeps a failed KAFU_DEST migration resumable: the MIGRATE it could not
+ * deliver, with a full snapshot, as a file in the state dir. */
+static void save_resume(kafu_node_job *j, kafu_job_result *res, kafu_msg *mig, char *path,
+                        size_t cap) {
   kafu_error err = {0};
   path[0] = '\0';
-  if (!j->d->self->state_dir) return;
-  char dir[4096];
-  snprintf(dir, sizeof dir, "%s/snapshots", j->d->self->state_dir);
-  snprintf(path, cap, "%s/job-%016" PRIx64 "-%" PRIu64 ".snap", dir, j->id, res->seq);
-  if (kafu_mkdirs(dir, &err) ||
-      kafu_file_write(path, res->snapshot.data, res->snapshot.len, &err))
-    path[0] = '\0';
+  if (kafu_node_delta_to_full(j, res, &err)) {
+    kafu_log(KAFU_LOG_ERROR, j->d->self->name, "job %016" PRIx64 ": cannot save its snapshot: %s",
+             j->id, err.msg);
+    return;
+  }
+  mig->u.migrate.snapshot.data = res->snapshot.data;
+  mig->u.migrate.snapshot.len = (uint32_t)res->snapshot.len;
+  if (kafu_node_resume_write(j->d->self->state_dir, j->id, res->seq, mig, path, cap, &err))
+    kafu_log(KAFU_LOG_ERROR, j->d->self->name, "job %016" PRIx64 ": cannot save its snapshot: %s",
+             j->id, err.msg);
 }
 
 kafu_err kafu_node_job_migrate(kafu_node_job *j, kafu_job_result *res, kafu_error *err) {
@@ -87,6 +152,7 @@ kafu_err kafu_node_job_migrate(kafu_node_job *j, kafu_job_result *res, kafu_erro
   size_t wire = 0;
   bool committed = false;
   uint64_t restore_us = 0;
+  j->stay_local = false;
   if (!peer) {
     rc = kafu_fail(err, KAFU_E_INPUT, "%s wants node '%s', which is not in %s",
                    j->pol.function[0] ? j->pol.function : "the program", res->dst, d->cfg->path);
@@ -113,21 +179,22 @@ kafu_err kafu_node_job_migrate(kafu_node_job *j, kafu_job_result *res, kafu_erro
   mig.u.migrate.context.len = (uint32_t)ctx.len;
 
   double t_send = kafu_node_now_ms();
-  pthread_mutex_lock(&peer->lock);
-  for (int attempt = 0; attempt < 2 && !committed; attempt++) {
-    wire = 0;
-    rc = handoff(j, peer, &mig, &wire, &committed, &restore_us, err);
-    if (rc && !committed) kafu_node_peer_drop(peer); /* maybe a stale connection: retry once */
-    if (rc && committed) break;
-  }
-  pthread_mutex_unlock(&peer->lock);
+  rc = deliver(j, peer, &mig, res, &wire, &committed, &restore_us, err);
   if (!committed) {
-    char path[4200];
-    save_snapshot(j, res, path, sizeof path);
-    kafu_error_prefix(err, "migration failed");
+    if (mig.u.migrate.reason == KAFU_MIGRATE_OFFLOAD) {
+      /* MAY_OFFLOAD: the work may run anywhere, so it stays here. */
+      kafu_log(KAFU_LOG_WARN, d->self->name,
+               "job %016" PRIx64 ": offload to %s failed (%s); continuing on %s", j->id, res->dst,
+               err->msg, d->self->name);
+      j->stay_local = true;
+      rc = KAFU_OK;
+      goto out;
+    }
+    char path[4400];
+    save_resume(j, res, &mig, path, sizeof path);
     char msg[KAFU_ERROR_MAX];
-    snprintf(msg, sizeof msg, "to %s: %s%s%s", res->dst, err->msg, path[0] ? "; snapshot saved to " : "",
-             path);
+    snprintf(msg, sizeof msg, "migration to node %s failed: %s%s%s", res->dst, err->msg,
+             path[0] ? "; resume with: kafu resume " : "", path);
     snprintf(err->msg, sizeof err->msg, "%s", msg);
     rc = err->code ? err->code : KAFU_E_IO;
     goto out;
@@ -135,6 +202,7 @@ kafu_err kafu_node_job_migrate(kafu_node_job *j, kafu_job_result *res, kafu_erro
   rc = KAFU_OK;
   double t_commit = kafu_node_now_ms();
   double pause_ms = t_commit - j->pol.decided_ms;
+  bool is_delta = kafu_snapshot_is_delta(res->snapshot.data, res->snapshot.len, NULL, NULL);
   kafu_log(KAFU_LOG_DEBUG, d->self->name,
            "job %016" PRIx64 ": pause %.3f ms = unwind+capture %.3f + MIGRATE..COMMIT %.3f "
            "(destination restore %.3f)",
@@ -143,19 +211,20 @@ kafu_err kafu_node_job_migrate(kafu_node_job *j, kafu_job_result *res, kafu_erro
   d->migrations_out++;
   pthread_mutex_unlock(&d->lock);
   kafu_log(KAFU_LOG_INFO, d->self->name,
-           "job %016" PRIx64 ": migrated %s -> %s (%s %s), %u bytes memory, %zu bytes on the wire, "
-           "pause %.3f ms (capture %.3f, restore %.3f)",
+           "job %016" PRIx64 ": migrated %s -> %s (%s %s), %u bytes memory, %zu bytes on the wire "
+           "(%s), pause %.3f ms (capture %.3f, restore %.3f)",
            j->id, d->self->name, res->dst, reason_name(mig.u.migrate.reason),
-           j->pol.function[0] ? j->pol.function : "-", res->mem_bytes, wire, pause_ms,
-           res->capture_ms, restore_us / 1e3);
+           j->pol.function[0] ? j->pol.function : "-", res->mem_bytes, wire,
+           is_delta ? "delta" : "full", pause_ms, res->capture_ms, restore_us / 1e3);
   /* The event for the client's summary and trace. */
   char text[512];
   uint64_t end_us = kafu_node_wall_us();
   snprintf(text, sizeof text,
-           "migrate %s %s %s %s raw=%u wire=%zu pause_us=%.0f start_us=%" PRIu64 " end_us=%" PRIu64,
+           "migrate %s %s %s %s raw=%u wire=%zu pause_us=%.0f start_us=%" PRIu64 " end_us=%" PRIu64
+           " memory=%s",
            d->self->name, res->dst, j->pol.function[0] ? j->pol.function : "-",
            reason_name(mig.u.migrate.reason), res->mem_bytes, wire, pause_ms * 1e3,
-           end_us - (uint64_t)(pause_ms * 1e3), end_us);
+           end_us - (uint64_t)(pause_ms * 1e3), end_us, is_delta ? "delta" : "full");
   kafu_msg ev = {.type = KAFU_MSG_EVENT};
   ev.u.event.out_seq = event_seq;
   ev.u.event.text = text;
@@ -163,7 +232,7 @@ kafu_err kafu_node_job_migrate(kafu_node_job *j, kafu_job_result *res, kafu_erro
   if (kafu_node_job_emit(j, &ev, &ev_err))
     kafu_log(KAFU_LOG_WARN, d->self->name, "job %016" PRIx64 ": event lost: %s", j->id, ev_err.msg);
 out:
-  if (rc && event_seq + 1 == j->out_seq) {
+  if ((rc || j->stay_local) && event_seq + 1 == j->out_seq) {
     /* Nothing went out: give the number back so the exit count is right. */
     j->out_seq = event_seq;
   }
@@ -188,7 +257,8 @@ bool kafu_node_job_receive(kafu_node_daemon *d, int fd, kafu_node_frame *f) {
   memset(&ctx, 0, sizeof ctx);
   kafu_node_job *j = NULL;
   kafu_node_module *mod = NULL;
-  bool keep = true;
+  kafu_node_baseline *base = NULL;
+  bool keep = true, committed = false;
   const char *src = m->u.migrate.src_node;
   double t0 = kafu_node_now_ms();
 
@@ -214,8 +284,16 @@ bool kafu_node_job_receive(kafu_node_daemon *d, int fd, kafu_node_frame *f) {
                            &j, &err))
     goto refuse;
   double t_created = kafu_node_now_ms();
-  if (kafu_job_restore(j->job, m->u.migrate.snapshot.data, m->u.migrate.snapshot.len, &err))
-    goto refuse;
+  bool baseline_miss = false;
+  if (kafu_node_delta_restore(j, src, m->u.migrate.snapshot.data, m->u.migrate.snapshot.len,
+                              &baseline_miss, &err)) {
+    if (!baseline_miss) goto refuse;
+    kafu_log(KAFU_LOG_INFO, d->self->name, "job %016" PRIx64 " from %s: %s", id, src, err.msg);
+    nack(fd, id, KAFU_NODE_NACK_BASELINE, err.msg);
+    goto out;
+  }
+  /* The restored image is the pair's next baseline once COMMIT arrives. */
+  base = kafu_node_delta_keep(j, src, m->u.migrate.snapshot.data, m->u.migrate.snapshot.len);
   kafu_log(KAFU_LOG_DEBUG, d->self->name, "job %016" PRIx64 ": create %.3f ms, restore %.3f ms", id,
            t_created - t0, kafu_node_now_ms() - t_created);
   kafu_msg ack = {.type = KAFU_MSG_ACK};
@@ -245,6 +323,7 @@ bool kafu_node_job_receive(kafu_node_daemon *d, int fd, kafu_node_frame *f) {
     keep = false;
     goto out;
   }
+  committed = true;
   pthread_mutex_lock(&d->lock);
   d->migrations_in++;
   pthread_mutex_unlock(&d->lock);
@@ -259,6 +338,8 @@ refuse:
   kafu_log(KAFU_LOG_WARN, d->self->name, "job %016" PRIx64 " from %s refused: %s", id, src, err.msg);
   nack(fd, id, KAFU_PROTO_RESTORE_FAILED, err.msg);
 out:
+  /* Hashing the baseline copy is off the pause: the job already runs. */
+  kafu_node_baseline_seal(&d->baselines, base, committed);
   kafu_node_ctx_free(&ctx);
   kafu_node_job_free(j);
   return keep;

@@ -31,7 +31,10 @@ bool kafu_node_backoff_wait(kafu_node_backoff *b, const volatile int *stop) {
   unsigned delay = b->next_ms;
   b->next_ms = delay == 0 ? BACKOFF_FIRST_MS : delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
   b->attempts++;
-  if (kafu_node_now_ms() + delay >= b->deadline_ms) return false;
+  double left = b->deadline_ms - kafu_node_now_ms();
+  if (left <= 0) return false;
+  /* The last attempt starts at the deadline, not a whole delay before it. */
+  if (delay > left) delay = (unsigned)left;
   for (unsigned slept = 0; slept < delay; slept += 10) {
     if (stop && *stop) return false;
     usleep(10 * 1000);

@@ -24,9 +24,9 @@ void kafu_node_backoff_init(kafu_node_backoff *b, uint64_t timeout_ms);
 /* Milliseconds left before the deadline (at least 1 while any remain, 0
  * after). */
 int kafu_node_backoff_left_ms(const kafu_node_backoff *b);
-/* Sleeps until the next attempt, in slices that watch *stop (may be NULL).
- * Returns false (without sleeping past it) when the deadline would pass or
- * stop is set. */
+/* Sleeps until the next attempt (never past the deadline: the last attempt
+ * starts at it), in slices that watch *stop (may be NULL). Returns false
+ * when the deadline has passed or stop is set. */
 bool kafu_node_backoff_wait(kafu_node_backoff *b, const volatile int *stop);
 
 /* Whether a NACK/ERROR code from a destination may go away by itself (busy,

@@ -1,0 +1,79 @@
+# Helpers for the fault tests: daemons started by the test itself (so one can
+# be killed without kafu run noticing a child's death), kafu run --attach,
+# the native reference output. Sourced after ../lib.sh.
+FAULT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+# fault_setup: $work with app.wasm, native reference $work/expected (args in
+# $APP_ARGS), and kafu.yaml (cloud1, edge1[, edge2]) with migration_timeout_ms
+# $TIMEOUT_MS. Sets e_cloud/e_edge engines.
+fault_setup() {
+  local nodes=${1:-2}
+  e_cloud=aot; e_edge=interp
+  have_engine aot || e_cloud=interp
+  have_engine interp || e_edge=aot
+  build "$FAULT_DIR/progs/steps.c" "$work/app.wasm"
+  cc -O2 -I"$KAFU_SRC/include" "$FAULT_DIR/progs/steps.c" -o "$work/native" 2>/dev/null ||
+    gcc -O2 -I"$KAFU_SRC/include" "$FAULT_DIR/progs/steps.c" -o "$work/native"
+  # shellcheck disable=SC2086
+  "$work/native" $APP_ARGS >"$work/expected"
+  local extra=()
+  [ "$nodes" = 3 ] && extra=("edge2:$e_cloud")
+  CLUSTER_YAML="  migration:
+    memory_migration: ${MEMORY_MIGRATION:-delta}
+    memory_compression: ${MEMORY_COMPRESSION:-true}
+    migration_timeout_ms: ${TIMEOUT_MS:-1500}" \
+    write_config "$work/kafu.yaml" app.wasm "cloud1:$e_cloud" "edge1:$e_edge" "${extra[@]}"
+  # followers must survive a dead coordinator only as long as the test needs
+  sed -i 's/follower_on_coordinator_lost: shutdown_self/follower_on_coordinator_lost: ignore/' "$work/kafu.yaml"
+}
+
+declare -A node_pid
+# start_node NAME: kafu serve in the background, logging to $work/NAME.log
+# (appended); waits until it accepts connections (10 s at most).
+start_node() {
+  local name=$1 port
+  port=$(awk -v n="  $name:" '$0==n{f=1} f&&/port:/{print $2; exit}' "$work/kafu.yaml")
+  "$KAFU" serve --config "$work/kafu.yaml" --node "$name" 2>>"$work/$name.log" &
+  node_pid[$name]=$!
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  fail "node $name did not come up"
+}
+
+kill9_node() { kill -9 "${node_pid[$1]}" 2>/dev/null || true; wait "${node_pid[$1]}" 2>/dev/null || true; }
+
+stop_all() {
+  local p
+  for p in "${node_pid[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${node_pid[@]}"; do wait "$p" 2>/dev/null || true; done
+}
+
+# run_job [kafu run options]: kafu run --attach, stdout to $work/out, stderr
+# to $work/err, exit status in $rc. Bounded by --timeout and timeout(1).
+run_job() {
+  set +e
+  # shellcheck disable=SC2086
+  timeout 120 "$KAFU" run "$work/kafu.yaml" --attach --timeout 90 "$@" -- $APP_ARGS \
+    >"$work/out" 2>"$work/err"
+  rc=$?
+  set -e
+}
+
+# run_job_bg [options]: run_job in the background (pid in $run_pid);
+# wait_out TEXT: until $work/out has a line TEXT (20 s at most).
+run_job_bg() {
+  # shellcheck disable=SC2086
+  timeout 120 "$KAFU" run "$work/kafu.yaml" --attach --timeout 90 "$@" -- $APP_ARGS \
+    >"$work/out" 2>"$work/err" &
+  run_pid=$!
+}
+wait_out() {
+  for _ in $(seq 200); do grep -qx "$1" "$work/out" 2>/dev/null && return 0; sleep 0.1; done
+  fail "no '$1' in the output"
+}
+wait_run() { set +e; wait "$run_pid"; rc=$?; set -e; }
+
+# resume_file: the one .kafu-resume file in cloud1's state dir (or nothing)
+resume_file() { ls "$work"/.kafu/cloud1/snapshots/*.kafu-resume 2>/dev/null | head -1 || true; }
