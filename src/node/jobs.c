@@ -219,6 +219,7 @@ static kafu_err new_instance(kafu_node_job *j, kafu_error *err) {
   };
   if ((rc = kafu_job_new(&cfg, &j->job, err))) goto out;
   j->pol.job = j->job;
+  j->pol.meta = &prog->meta;
 out:
   free(argv);
   return rc;

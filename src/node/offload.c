@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "node/policy.h"
 #include "util/log.h"
@@ -59,6 +60,11 @@ kafu_err kafu_node_offload_init(kafu_node_offload *o, const kafu_config *cfg, co
   kafu_load_meter_init(&o->meter, self->offload.window_ms, NULL);
   o->meter.cpus = o->pinned ? &o->cpus : NULL;
   o->meter.self_stat_path = "/proc/self/stat";
+  /* A first load before the node answers any HEARTBEAT: on the wire an
+   * unknown load would read as 0 (idle) and attract offloads. */
+  kafu_node_offload_sample(o, kafu_node_now_ms());
+  usleep(50 * 1000);
+  kafu_node_offload_sample(o, kafu_node_now_ms());
   return KAFU_OK;
 }
 

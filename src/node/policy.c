@@ -47,6 +47,20 @@ static kafu_decision migrate_to(kafu_node_policy *pol, const kafu_point *pt, con
   return d;
 }
 
+/* Whether a KAFU_DEST frame lies inside the innermost MAY_OFFLOAD frame: a
+ * DEST function called from an offload region (the people counter's camera
+ * read) is pinned to its node until it returns, so its polls must not move. */
+static bool inside_dest(const kafu_node_policy *pol, const kafu_point *pt) {
+  if (!pol->job || !pol->meta || !pt->offload) return false;
+  size_t depth = 0;
+  const kafu_mig_frame *stack = kafu_job_stack(pol->job, &depth);
+  for (size_t i = depth; i-- > 0 && &stack[i] != pt->offload;) {
+    uint32_t site = stack[i].site_id;
+    if (site < pol->meta->n_sites && pol->meta->sites[site].kind == KAFU_SITE_DEST) return true;
+  }
+  return false;
+}
+
 kafu_decision kafu_node_policy_decide(void *ud, const kafu_point *pt) {
   kafu_node_policy *pol = ud;
   kafu_decision stay = {KAFU_STAY, ""};
@@ -64,9 +78,10 @@ kafu_decision kafu_node_policy_decide(void *ud, const kafu_point *pt) {
     /* Manual offload (kafu offload): move to the innermost MAY_OFFLOAD
      * region's node whatever the policy. Otherwise the node's
      * offload.policy, own load and the destination's heartbeats decide. */
-    if (pt->natural_dst && pol->job && kafu_job_offload_requested(pol->job))
+    if (!pt->natural_dst || inside_dest(pol, pt)) return stay;
+    if (pol->job && kafu_job_offload_requested(pol->job))
       return migrate_to(pol, pt, pt->natural_dst, reason);
-    if (pt->natural_dst && kafu_node_offload_should(pol->offload, pt->natural_dst))
+    if (kafu_node_offload_should(pol->offload, pt->natural_dst))
       return migrate_to(pol, pt, pt->natural_dst, reason);
     return stay;
   }

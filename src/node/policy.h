@@ -26,6 +26,7 @@ typedef struct kafu_node_policy {
   const char *here;       /* borrowed: this node's name */
   kafu_job *job;          /* borrowed, set once the job exists (offload flag) */
   struct kafu_node_offload *offload; /* borrowed: the node's offload view (offload.h); NULL = none */
+  const kafu_meta *meta;  /* borrowed: the program's sites (which stack frames are DEST); NULL = unknown */
   uint64_t chaos_seed;
   uint32_t chaos_every;   /* chaos: migrate on average every N points (>= 1) */
   uint64_t n_points;      /* points decided so far over the job's whole life */

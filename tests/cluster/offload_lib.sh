@@ -52,3 +52,25 @@ wait_for() {
   done
   grep -q "$2" "$1" 2>/dev/null || fail "never saw '$2' in $1"
 }
+
+# cpu_busy CPU...: the busy fraction (0..1) of each CPU over one second,
+# from /proc/stat, space-separated.
+cpu_busy() {
+  local a b cpu
+  a=$(grep '^cpu[0-9]' /proc/stat)
+  sleep 1
+  b=$(grep '^cpu[0-9]' /proc/stat)
+  for cpu in "$@"; do
+    paste <(echo "$a" | grep "^cpu$cpu ") <(echo "$b" | grep "^cpu$cpu ") | awk '{
+      t1 = 0; for (i = 2; i <= 9; i++) t1 += $i
+      t2 = 0; for (i = 13; i <= 20; i++) t2 += $i
+      idle = ($16 + $17) - ($5 + $6)
+      printf "%.2f ", (t2 > t1) ? 1 - idle / (t2 - t1) : 0 }'
+  done
+}
+
+# start_hog CPU: a busy loop pinned to CPU; its pid in $hog_pid.
+start_hog() {
+  taskset -c "$1" bash -c 'while :; do :; done' &
+  hog_pid=$!
+}
