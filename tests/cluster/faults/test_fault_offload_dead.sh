@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# MAY_OFFLOAD to a dead node: `kafu offload` asks edge1 to move its
+# KAFU_MAY_OFFLOAD("edge2") work, but edge2 was killed (-9). edge1 retries
+# for migration_timeout_ms, logs that it continues locally, and the job ends
+# normally with the work done on edge1.
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/lib.sh"
+work=$(mktemp -d)
+trap 'stop_all; rm -rf "$work"' EXIT
+e1=aot; have_engine aot || e1=interp
+build "$FAULT_DIR/progs/offload_dead.c" "$work/app.wasm"
+CLUSTER_YAML="  migration:
+    migration_timeout_ms: 1500" \
+  write_config "$work/kafu.yaml" app.wasm "cloud1:$e1" "edge1:$e1" "edge2:$e1"
+sed -i 's/follower_on_coordinator_lost: shutdown_self/follower_on_coordinator_lost: ignore/' "$work/kafu.yaml"
+# edge1 never offloads on its own (only kafu offload moves its work)
+awk '{print} $0=="  edge1:"{e=1} e&&/engine:/{print "    offload:\n      policy: never"; e=0}' \
+  "$work/kafu.yaml" >"$work/k" && mv "$work/k" "$work/kafu.yaml"
+start_node cloud1
+start_node edge1
+start_node edge2
+APP_ARGS=5000
+run_job_bg
+wait_out "work starts on edge1"
+kill9_node edge2
+"$KAFU" offload --config "$work/kafu.yaml" --node edge1
+wait_run
+[ "$rc" = 0 ] || { cat "$work/err"; fail "kafu run exit $rc"; }
+printf '%s\n' "main on cloud1" "work starts on edge1" "work ends on edge1" "main again on cloud1 (1)" >"$work/expected"
+expect_same "offload to a dead node" "$work/expected" "$work/out"
+grep -q "offload to edge2 failed.*continuing on edge1" "$work/edge1.log" || { cat "$work/edge1.log"; fail "edge1 did not log continuing locally"; }
+echo "ok"
