@@ -79,8 +79,11 @@ __attribute__((format(printf, 2, 3))) static kafu_err vfail(val *s, const char *
     char fn[200];
     if (fname) snprintf(fn, sizeof fn, "function %u (%.150s)", s->func, fname);
     else snprintf(fn, sizeof fn, "function %u", s->func);
-    kafu_fail(s->err, KAFU_E_INPUT, "%s: %s: %s in %s at offset 0x%zx", s->label, fn, what,
-              kafu_wasm_op_name(s->cur_op), s->op_offset);
+    if (s->cur_op < KAFU_OP_COUNT)
+      kafu_fail(s->err, KAFU_E_INPUT, "%s: %s: %s in %s at offset 0x%zx", s->label, fn, what,
+                kafu_wasm_op_name(s->cur_op), s->op_offset);
+    else
+      kafu_fail(s->err, KAFU_E_INPUT, "%s: %s: %s at offset 0x%zx", s->label, fn, what, s->op_offset);
   } else {
     kafu_fail(s->err, KAFU_E_INPUT, "%s: %s", s->label, what);
   }
@@ -364,6 +367,7 @@ static kafu_err validate_body(val *s, uint32_t fi) {
   while (s->n_ctrls > 0) {
     if (kafu_rd_left(&s->r) == 0) return vfail(s, "unexpected end of function body");
     s->op_offset = kafu_rd_offset(&s->r);
+    s->cur_op = KAFU_OP_COUNT; /* not decoded yet */
     uint8_t b = kafu_rd_u8(&s->r);
     int op;
     if (b == 0xfc) {
@@ -708,6 +712,7 @@ static kafu_err validate_body(val *s, uint32_t fi) {
   }
   if (kafu_rd_left(&s->r) != 0) {
     s->op_offset = kafu_rd_offset(&s->r);
+    s->cur_op = KAFU_OP_COUNT;
     return vfail(s, "section size mismatch: code after the function's final end");
   }
   if (s->v && s->v->func_end) {
