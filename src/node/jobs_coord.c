@@ -114,6 +114,8 @@ kafu_err kafu_node_coord_exit(kafu_node_daemon *d, uint64_t id, const kafu_msg *
   if (c) pthread_mutex_lock(&c->lock);
   pthread_mutex_unlock(&d->lock);
   if (!c) return kafu_fail(err, KAFU_E_INPUT, "no job %016" PRIx64 " is coordinated here", id);
+  /* The job is over: the coordinator's delta baselines for it are useless. */
+  kafu_node_baselines_forget_job(&d->baselines, id);
   kafu_err rc = KAFU_OK;
   if (c->exited) {
     rc = kafu_fail(err, KAFU_E_INPUT, "job %016" PRIx64 ": second EXIT", id);
