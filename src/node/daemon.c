@@ -206,6 +206,7 @@ out:
   if (d->listen_fd >= 0) close(d->listen_fd);
   kafu_node_peers_free(&d->peers);
   free(d->empty_root);
+  kafu_node_baselines_free(&d->baselines);
   kafu_node_offload_free(d->offload);
   free(d->offload);
   free(d->last_heartbeat_ms);
