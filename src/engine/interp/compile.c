@@ -719,26 +719,34 @@ static kafu_err on_end(void *ud, uint32_t fi) {
   for (uint32_t i = 0; i < c->n_spill_fix; i++) c->code[c->spill_fix[i]] += spill_base;
   ifunc *fn = c->fn;
   fn->frame_size = spill_base + c->n_spill;
-  /* Shrink to fit: code lives as long as the module. */
+  /* Shrink code and pc map to their exact sizes (they live as long as the
+   * module, and freeing tells the allocation hook the true old size). All
+   * allocations come first, so a failure leaves everything owned by c. */
   uint32_t *code = kafu_interp_realloc(c->code, (size_t)c->cap * 4, (size_t)c->len * 4 + 4);
-  if (code) {
-    c->code = code;
-    c->cap = c->len + 1;
-  }
+  if (!code) return kafu_fail(c->err, KAFU_E_NOMEM, "out of memory compiling function %u", fi);
+  c->code = code;
+  c->cap = c->len + 1;
+  uint32_t *pcmap = kafu_interp_realloc(c->pcmap, (size_t)c->cap_pcmap * 4, (size_t)c->n_pcmap * 4 + 4);
+  if (!pcmap) return kafu_fail(c->err, KAFU_E_NOMEM, "out of memory compiling function %u", fi);
+  c->pcmap = pcmap;
+  c->cap_pcmap = c->n_pcmap + 1;
+  uint64_t *consts = NULL;
   if (c->n_kpool) {
-    fn->consts = kafu_interp_realloc(NULL, 0, (size_t)c->n_kpool * 8);
-    if (!fn->consts) return kafu_fail(c->err, KAFU_E_NOMEM, "out of memory compiling function %u", fi);
-    memcpy(fn->consts, c->kpool, (size_t)c->n_kpool * 8);
-    fn->n_consts = c->n_kpool;
+    consts = kafu_interp_realloc(NULL, 0, (size_t)c->n_kpool * 8);
+    if (!consts) return kafu_fail(c->err, KAFU_E_NOMEM, "out of memory compiling function %u", fi);
+    memcpy(consts, c->kpool, (size_t)c->n_kpool * 8);
   }
+  /* Transfer ownership to the function. */
+  fn->consts = consts;
+  fn->n_consts = c->n_kpool;
   fn->code = c->code;
   fn->code_len = c->len;
   fn->pcmap = c->pcmap;
   fn->n_pcmap = c->n_pcmap / 2;
   c->code = NULL;
+  c->cap = 0;
   c->pcmap = NULL;
-  /* code_len + 1 words allocated; remember the capacity for freeing. */
-  (void)code;
+  c->cap_pcmap = 0;
   return KAFU_OK;
 }
 
@@ -762,7 +770,7 @@ void kafu_interp_free_code(kafu_engine_module *mod) {
   for (uint32_t i = 0; i < mod->wm->n_funcs; i++) {
     ifunc *f = &mod->funcs[i];
     IFREE(f->code, ((size_t)f->code_len + 1) * 4);
-    IFREE(f->pcmap, 0);
+    IFREE(f->pcmap, (size_t)f->n_pcmap * 8 + 4);
     IFREE(f->consts, (size_t)f->n_consts * 8);
     f->code = NULL;
     f->pcmap = NULL;
