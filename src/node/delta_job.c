@@ -82,7 +82,8 @@ static uint64_t snapshot_seq(const uint8_t *snap, size_t len) {
 kafu_node_baseline *kafu_node_delta_keep(kafu_node_job *j, const char *peer, const uint8_t *snap,
                                          size_t len) {
   kafu_node_daemon *d = j->d;
-  if (!delta_on(d)) return NULL;
+  /* Only config nodes send deltas (not kafu resume). */
+  if (!delta_on(d) || !kafu_node_peers_find(&d->peers, peer)) return NULL;
   size_t mem_len = 0;
   const uint8_t *mem = kafu_job_memory(j->job, &mem_len);
   kafu_node_baseline *e =
