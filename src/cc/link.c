@@ -66,6 +66,8 @@ static kafu_err compile_support(kafu_cc_ctx *c, char *obj, size_t cap) {
   return rc;
 }
 
+#define KAFU_CC_STACK_SIZE (1024u * 1024u)
+
 kafu_err kafu_cc_link(kafu_cc_ctx *c, const char *linked) {
   const kafu_cc_options *o = c->o;
   char support[PATH_MAX], diag[PATH_MAX];
@@ -75,6 +77,12 @@ kafu_err kafu_cc_link(kafu_cc_ctx *c, const char *linked) {
   if ((rc = compile_support(c, support, sizeof support))) return rc;
   if ((rc = kafu_cc_tmp_path(c, diag, sizeof diag, "link.diag"))) return rc;
   kafu_cc_clang_base(&a);
+  /* The shadow stack goes first, so that an overflow traps (it would run
+   * below address 0) instead of silently overwriting data — including the
+   * migration state region — and gets 1 MiB instead of wasm-ld's 64 KiB,
+   * closer to what native code has. The user's -Wl flags come after and win. */
+  kafu_cc_argv_push(&a, "-Wl,--stack-first");
+  kafu_cc_argv_pushf(&a, "-Wl,-z,stack-size=%u", KAFU_CC_STACK_SIZE);
   kafu_cc_argv_append(&a, &o->link_flags);
   for (size_t i = 0; i < o->inputs.n; i++)
     kafu_cc_argv_push(&a, c->objects[i] ? c->objects[i] : o->inputs.v[i]);

@@ -156,6 +156,10 @@ const uint8_t *kafu_job_memory(kafu_job *job, size_t *len) {
  * WASI state and the migration stack into an encoded snapshot. */
 static kafu_err capture(kafu_job *job, kafu_job_result *res, kafu_error *err) {
   kafu_err rc = call0(job, "asyncify_stop_unwind", 0, false, err);
+  if (rc == KAFU_E_TRAP) /* Asyncify checks the data pointer against its end here */
+    return kafu_fail(err, KAFU_E_LIMIT,
+                     "migration state region too small: rebuild with kafu cc --state-size=%u",
+                     job->state_size * 4);
   if (!rc) rc = call0(job, "kafu_globals_save", job->state_base + 8, true, err);
   if (rc) return rc;
   kafu_buf wasi = {0}, stack = {0};

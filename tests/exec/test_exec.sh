@@ -73,5 +73,12 @@ check_usage "trunc.wasm" "$work/trunc.wasm" --engine "$e"
 check_usage "not a migratable module" "$work/plain.wasm" --engine "$e" --migrate-every 3
 "$KAFU" exec --help | grep -q -- "--migrate-every" && ok || bad "--help"
 
+# 5. regression (recursion_deep): a region too small for a 10,000-frame
+# unwind is reported as such, not as memory corruption or a bare trap
+"$KAFU" cc -O2 -I"$KAFU_SRC/include" --state-size=65536 "$CORPUS/recursion_deep.c" -o "$work/deep.wasm"
+set +e; "$KAFU" exec "$work/deep.wasm" --quiet --engine "$e" --migrate-every 1 >/dev/null 2>"$work/err"; rc=$?; set -e
+if [ $rc = 1 ] && grep -q "state region too small: rebuild with kafu cc --state-size=" "$work/err"; then ok
+else bad "small state region rc=$rc: $(cat "$work/err")"; fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
