@@ -30,5 +30,9 @@ grep -q "work starts on edge1" "$work/out" || fail "the job never reached edge1"
 kill -9 "${pids[1]}"
 set +e; wait "$client"; rc=$?; set -e
 [ "$rc" = 1 ] || { cat "$work/err"; fail "exit $rc, expected 1"; }
-grep -q "node edge1 lost while running the job" "$work/err" || { cat "$work/err"; fail "no clear error"; }
+# Either edge1 died while running the job, or (slow machines, ASan) the job
+# had already come back and the next migration to edge1 failed: both must
+# name edge1, and the second must leave a resumable snapshot.
+grep -qE "node edge1 lost while running the job|migration to node edge1 failed.*kafu resume" "$work/err" ||
+  { cat "$work/err"; fail "no clear error"; }
 echo "ok"
