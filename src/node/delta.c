@@ -24,7 +24,10 @@ static void ensure_init(kafu_node_baselines *b) {
   pthread_mutex_unlock(&init_lock);
 }
 
+/* With b->lock held (or no other user left). */
 static void entry_free(kafu_node_baseline *e) {
+  kafu_node_baseline *r = e->recycle;
+  if (r && --r->refs == 0 && r->unlinked) entry_free(r);
   free(e->mem);
   free(e);
 }
@@ -65,6 +68,10 @@ kafu_node_baseline *kafu_node_baseline_announce(kafu_node_baselines *b, uint64_t
   kafu_node_baseline *e = calloc(1, sizeof *e);
   pthread_mutex_lock(&b->lock);
   kafu_node_baseline *old = find(b, job_id, peer);
+  if (old && e) {
+    old->refs++; /* kept for its buffer (recycle) */
+    e->recycle = old;
+  }
   if (old) unlink_entry(b, old);
   if (e) {
     e->job_id = job_id;
@@ -94,11 +101,18 @@ static void make_room(kafu_node_baselines *b, size_t need) {
 bool kafu_node_baseline_fill(kafu_node_baselines *b, kafu_node_baseline *e, const uint8_t *mem,
                              size_t len) {
   if (!e || !mem || len == 0 || len > KAFU_NODE_BASELINE_BUDGET) return false;
+  uint8_t *copy = NULL;
   pthread_mutex_lock(&b->lock);
-  make_room(b, len);
+  kafu_node_baseline *r = e->recycle;
+  if (r && r->refs == 1 && r->mem && r->len == len) {
+    copy = r->mem; /* nobody borrows the old image any more: reuse its pages */
+    r->mem = NULL;
+    r->len = 0;
+  } else {
+    make_room(b, len);
+  }
   pthread_mutex_unlock(&b->lock);
-  uint8_t *copy = malloc(len);
-  if (!copy) return false;
+  if (!copy && !(copy = malloc(len))) return false;
   memcpy(copy, mem, len);
   pthread_mutex_lock(&b->lock);
   e->mem = copy;
@@ -110,6 +124,11 @@ bool kafu_node_baseline_fill(kafu_node_baselines *b, kafu_node_baseline *e, cons
 
 void kafu_node_baseline_seal(kafu_node_baselines *b, kafu_node_baseline *e, bool ok) {
   if (!e) return;
+  pthread_mutex_lock(&b->lock);
+  kafu_node_baseline *r = e->recycle;
+  e->recycle = NULL;
+  pthread_mutex_unlock(&b->lock);
+  kafu_node_baseline_release(b, r);
   if (ok && e->mem) kafu_sha256(e->mem, e->len, e->sha256);
   pthread_mutex_lock(&b->lock);
   if (ok && e->mem) {

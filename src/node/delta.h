@@ -35,6 +35,10 @@ typedef struct kafu_node_baseline {
   unsigned refs; /* borrowers; freed at 0 once unlinked */
   bool unlinked;
   uint64_t stamp; /* store order, for the budget */
+  /* The entry this one replaced (a reference): its buffer is reused by the
+   * fill when nobody else borrows it, so keeping a baseline costs a warm
+   * copy, not a fresh allocation's page faults. */
+  struct kafu_node_baseline *recycle;
   struct kafu_node_baseline *next;
 } kafu_node_baseline;
 

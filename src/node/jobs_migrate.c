@@ -93,6 +93,7 @@ static kafu_err deliver(kafu_node_job *j, kafu_node_peer *peer, kafu_msg *mig,
                  &announced, err);
     if (rc && !*committed) kafu_node_peer_drop(peer); /* the connection may be stale or dead */
     pthread_mutex_unlock(&peer->lock);
+    if (*committed) kafu_node_delta_done(j); /* the old baseline's buffer can be reused */
     if (announced) {
       /* The image is the captured memory, which nothing changes any more. */
       size_t mem_len = 0;

@@ -91,6 +91,24 @@ static void test_replace_while_borrowed(void **state) {
   kafu_node_baselines_free(&b);
 }
 
+static void test_recycles_unborrowed_buffer(void **state) {
+  (void)state;
+  kafu_node_baselines b;
+  kafu_node_baselines_init(&b);
+  keep(&b, 3, "edge1", 1, 0x11, 65536);
+  kafu_node_baseline *e = kafu_node_baseline_get(&b, 3, "edge1", 0);
+  uintptr_t first = (uintptr_t)e->mem;
+  kafu_node_baseline_release(&b, e);
+  keep(&b, 3, "edge1", 2, 0x22, 65536);
+  e = kafu_node_baseline_get(&b, 3, "edge1", 0);
+  assert_true((uintptr_t)e->mem == first); /* the old image's pages were reused */
+  assert_int_equal(e->mem[7], 0x22);
+  assert_int_equal(e->seq, 2);
+  kafu_node_baseline_release(&b, e);
+  assert_int_equal(kafu_node_baselines_bytes(&b, NULL), 65536);
+  kafu_node_baselines_free(&b);
+}
+
 static void test_forget_job(void **state) {
   (void)state;
   kafu_node_baselines b;
@@ -126,6 +144,7 @@ int main(void) {
       cmocka_unit_test(test_keep_and_get),
       cmocka_unit_test(test_pending_waits_then_gives_up),
       cmocka_unit_test(test_replace_while_borrowed),
+      cmocka_unit_test(test_recycles_unborrowed_buffer),
       cmocka_unit_test(test_forget_job),
       cmocka_unit_test(test_fill_refuses_nothing),
   };
