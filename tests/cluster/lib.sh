@@ -27,6 +27,8 @@ for _ in range(200):
 # write_config FILE APP NAME:ENGINE[:DIR] ... — nodes in order (the first one
 # starts the program). ENGINE is aot or interp; DIR is the node's preopened dir.
 # Extra YAML for the cluster section can be passed in $CLUSTER_YAML.
+# write_config FILE APP NAME:ENGINE[:DIR]... — a cluster on free loopback
+# ports; OFFLOAD_POLICY (default never) and CLUSTER_YAML adjust it.
 write_config() {
   local file=$1 app=$2; shift 2
   {
@@ -42,6 +44,9 @@ write_config() {
       echo "    port: $(free_port)"
       echo "    engine: $engine"
       [ -n "$dir" ] && echo "    preopened_dir: $dir"
+      # no spontaneous load-based offloads on a busy test machine unless asked
+      echo "    offload:"
+      echo "      policy: ${OFFLOAD_POLICY:-never}"
     done
     echo "cluster:"
     echo "  heartbeat:"
