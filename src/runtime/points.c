@@ -173,8 +173,16 @@ static int host_poll(void *env, kafu_engine_instance *inst, const kafu_slot *arg
     if (check_site(job, site, "poll")) return 1;
     pt.site = &job->prog->meta.sites[site];
   }
-  const kafu_mig_frame *off = innermost_offload(job);
-  if (off) pt.natural_dst = job->prog->meta.sites[off->site_id].node;
+  /* Only offloadable while no DEST frame sits above the innermost OFFLOAD
+   * frame: a DEST function called from the region must stay on its node. */
+  for (size_t i = job->depth; i-- > 0;) {
+    const kafu_site *s = &job->prog->meta.sites[job->stack[i].site_id];
+    if (s->kind == KAFU_SITE_DEST) break;
+    if (s->kind == KAFU_SITE_OFFLOAD) {
+      pt.natural_dst = s->node;
+      break;
+    }
+  }
   return decide(job, &pt);
 }
 

@@ -59,7 +59,8 @@ typedef struct kafu_point {
   const char *here;         /* the node executing now */
   /* Where the annotations send execution: DEST enter → the site's node;
    * leave → the frame's origin node; poll → the innermost active OFFLOAD
-   * frame's node (NULL when no offload region is active or it is here).
+   * frame's node (NULL when no offload region is active, it is here, or a
+   * DEST frame was entered inside the region: that function stays put).
    * NULL or equal to `here` when nothing needs to move. */
   const char *natural_dst;
   const kafu_mig_frame *offload; /* innermost active OFFLOAD frame, or NULL */
