@@ -59,6 +59,8 @@ void kafu_job_free(kafu_job *job) {
   kafu_wasi_free(job->wasi);
   free(job->imports);
   free(job->stack);
+  kafu_buf_free(&job->cap_wasi);
+  kafu_buf_free(&job->cap_stack);
   free(job);
 }
 
@@ -103,19 +105,41 @@ static uint8_t *instance_memory_for(void *ud, uint32_t mem_pages, kafu_error *er
   return mem;
 }
 
-kafu_err kafu_job_restore_ex(kafu_job *job, const uint8_t *snap, size_t len,
-                             const uint8_t *baseline, size_t baseline_len,
-                             const uint8_t *baseline_sha256, kafu_error *err) {
+/* Makes a spent job (or a fresh one) ready to take a snapshot: the run state
+ * a finished unwind leaves behind is cleared. */
+static void reset_run_state(kafu_job *job) {
+  job->mode = KAFU_MODE_NORMAL;
+  job->restored = false;
+  job->captured = false;
+  job->inner_failed = false;
+  memset(&job->pending, 0, sizeof job->pending);
+}
+
+kafu_err kafu_job_restore_with(kafu_job *job, const uint8_t *snap, size_t len,
+                               const kafu_job_restore_opts *o, kafu_error *err) {
+  static const kafu_job_restore_opts none;
+  if (!o) o = &none;
+  reset_run_state(job);
   kafu_snapshot s;
   memset(&s, 0, sizeof s);
   kafu_snapshot_decode_opts dopts = {
       .expected_sha256 = job->prog->sha256,
-      .baseline = baseline,
-      .baseline_len = baseline_len,
-      .baseline_sha256 = baseline_sha256,
+      .baseline = o->baseline,
+      .baseline_len = o->baseline_len,
+      .baseline_sha256 = o->baseline_sha256,
       .memory_for = instance_memory_for,
       .memory_ud = job,
+      .baseline_in_memory = o->in_place,
+      .table = o->table,
   };
+  if (o->in_place) {
+    size_t mem_size = 0;
+    kafu_instance_memory(job->inst, &mem_size);
+    if (mem_size != o->baseline_len)
+      return kafu_fail(err, KAFU_E_INTERNAL,
+                       "restore in place: memory is %zu bytes, the baseline %zu", mem_size,
+                       o->baseline_len);
+  }
   kafu_err rc = kafu_snapshot_decode_ex(snap, len, &dopts, &s, err);
   if (rc) return rc;
   size_t mem_size = 0;
@@ -144,12 +168,60 @@ out:
   return rc;
 }
 
+kafu_err kafu_job_restore_ex(kafu_job *job, const uint8_t *snap, size_t len,
+                             const uint8_t *baseline, size_t baseline_len,
+                             const uint8_t *baseline_sha256, kafu_error *err) {
+  kafu_job_restore_opts o = {
+      .baseline = baseline, .baseline_len = baseline_len, .baseline_sha256 = baseline_sha256};
+  return kafu_job_restore_with(job, snap, len, &o, err);
+}
+
 kafu_err kafu_job_restore(kafu_job *job, const uint8_t *snap, size_t len, kafu_error *err) {
-  return kafu_job_restore_ex(job, snap, len, NULL, 0, NULL, err);
+  return kafu_job_restore_with(job, snap, len, NULL, err);
 }
 
 const uint8_t *kafu_job_memory(kafu_job *job, size_t *len) {
   return kafu_instance_memory(job->inst, len);
+}
+
+static uint32_t get_u32(const uint8_t *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Encodes the capture kept in job (memory is the instance's, untouched since
+ * the unwind). The state section carries the used part of the state region
+ * (up to Asyncify's current pointer): the rest is unused, and all of it also
+ * travels in the memory pages. */
+static kafu_err encode_capture(kafu_job *job, const kafu_snapshot_opts *opts, kafu_buf *out,
+                               kafu_error *err) {
+  size_t mem_size = 0;
+  uint8_t *mem = kafu_instance_memory(job->inst, &mem_size);
+  uint32_t used = job->state_size;
+  if ((uint64_t)job->state_base + job->state_size <= mem_size) {
+    uint32_t cur = get_u32(mem + job->state_base);
+    if (cur > job->state_base && cur - job->state_base < used) used = cur - job->state_base;
+  }
+  kafu_snapshot s;
+  memset(&s, 0, sizeof s);
+  memcpy(s.module_sha256, job->prog->sha256, KAFU_SHA256_LEN);
+  s.job_id = job->cfg.job_id;
+  s.seq = job->seq;
+  s.mig_stack = job->cap_stack.data;
+  s.mig_stack_len = job->cap_stack.len;
+  s.state_base = job->state_base;
+  s.state = mem + job->state_base;
+  s.state_len = used;
+  s.wasi = job->cap_wasi.data;
+  s.wasi_len = job->cap_wasi.len;
+  s.memory = mem;
+  s.mem_pages = (uint32_t)(mem_size / PAGE_SIZE);
+  return kafu_snapshot_encode(&s, opts, out, err);
+}
+
+kafu_err kafu_job_encode_again(kafu_job *job, const kafu_snapshot_opts *opts, kafu_buf *out,
+                               kafu_error *err) {
+  if (!job->captured) return kafu_fail(err, KAFU_E_INTERNAL, "no capture to encode again");
+  return encode_capture(job, opts, out, err);
 }
 
 /* After the unwind reached _start's caller: save globals, take memory, the
@@ -162,49 +234,38 @@ static kafu_err capture(kafu_job *job, kafu_job_result *res, kafu_error *err) {
                      job->state_size * 4);
   if (!rc) rc = call0(job, "kafu_globals_save", job->state_base + 8, true, err);
   if (rc) return rc;
-  kafu_buf wasi = {0}, stack = {0};
-  rc = kafu_wasi_save(job->wasi, &wasi, err);
-  if (rc) goto out;
+  job->cap_wasi.len = 0;
+  job->cap_wasi.failed = false;
+  job->cap_stack.len = 0;
+  job->cap_stack.failed = false;
+  rc = kafu_wasi_save(job->wasi, &job->cap_wasi, err);
+  if (rc) return rc;
   job->mode = KAFU_MODE_NORMAL;
   job->seq++;
-  kafu_migstack_encode(job, &stack);
-  size_t mem_size = 0;
-  uint8_t *mem = kafu_instance_memory(job->inst, &mem_size);
-  kafu_snapshot s;
-  memset(&s, 0, sizeof s);
-  memcpy(s.module_sha256, job->prog->sha256, KAFU_SHA256_LEN);
-  s.job_id = job->cfg.job_id;
-  s.seq = job->seq;
-  s.mig_stack = stack.data;
-  s.mig_stack_len = stack.len;
-  s.state_base = job->state_base;
-  s.state = mem + job->state_base;
-  s.state_len = job->state_size;
-  s.wasi = wasi.data;
-  s.wasi_len = wasi.len;
-  s.memory = mem;
-  s.mem_pages = (uint32_t)(mem_size / PAGE_SIZE);
-  if (stack.failed || wasi.failed) {
-    rc = kafu_fail(err, KAFU_E_NOMEM, "out of memory while capturing");
-    goto out;
-  }
+  kafu_migstack_encode(job, &job->cap_stack);
+  if (job->cap_stack.failed || job->cap_wasi.failed)
+    return kafu_fail(err, KAFU_E_NOMEM, "out of memory while capturing");
+  job->captured = true;
   kafu_snapshot_opts opts = job->cfg.snapshot_opts;
-  if (job->cfg.snapshot_opts_for) job->cfg.snapshot_opts_for(job->cfg.snapshot_ud, job->pending.dst, &opts);
-  rc = kafu_snapshot_encode(&s, &opts, &res->snapshot, err);
-  if (rc) goto out;
+  if (job->cfg.snapshot_opts_for)
+    job->cfg.snapshot_opts_for(job->cfg.snapshot_ud, job->pending.dst, &opts);
+  res->snapshot.len = 0;
+  res->snapshot.failed = false;
+  size_t mem_size = 0;
+  kafu_instance_memory(job->inst, &mem_size);
+  rc = encode_capture(job, &opts, &res->snapshot, err);
+  if (rc) return rc;
   res->outcome = KAFU_JOB_MIGRATE;
   memcpy(res->dst, job->pending.dst, sizeof res->dst);
   res->seq = job->seq;
   res->mem_bytes = (uint32_t)mem_size;
-out:
-  kafu_buf_free(&wasi);
-  kafu_buf_free(&stack);
-  return rc;
+  return KAFU_OK;
 }
 
 kafu_err kafu_job_run(kafu_job *job, kafu_job_result *res, kafu_error *err) {
   kafu_err rc;
   double t0 = 0;
+  job->captured = false;
   if (job->restored) {
     job->restored = false;
     rc = call0(job, "asyncify_start_rewind", job->state_base, true, err);

@@ -31,6 +31,11 @@ struct kafu_job {
   uint64_t last_poll_ns; /* monotonic time of the previous poll (adaptive) */
   atomic_bool offload_req;
 
+  /* The last capture, kept for kafu_job_encode_again until the job restores
+   * or runs again (buffers are reused across captures). */
+  bool captured;
+  kafu_buf cap_wasi, cap_stack;
+
   /* A failure inside an import callback is parked here and reported by
    * kafu_job_run once the engine call has returned. */
   bool inner_failed;

@@ -138,6 +138,37 @@ kafu_err kafu_job_restore_ex(kafu_job *job, const uint8_t *snap, size_t len,
                              const uint8_t *baseline, size_t baseline_len,
                              const uint8_t *baseline_sha256, kafu_error *err);
 
+/* Options of kafu_job_restore_with; zero-initialize, then set fields. */
+typedef struct kafu_job_restore_opts {
+  /* Delta baseline, as kafu_job_restore_ex (baseline may be NULL with
+   * in_place). */
+  const uint8_t *baseline;
+  size_t baseline_len;
+  const uint8_t *baseline_sha256;
+  /* The job is spent (its last run ended in a MIGRATE outcome) and its
+   * memory still holds exactly the delta's baseline, baseline_len bytes named
+   * by baseline_sha256: the delta is applied in place, touching only the
+   * pages it carries. A full snapshot may be restored into a spent job
+   * without this flag: its memory is overwritten (warm pages, no faults). */
+  bool in_place;
+  /* Optional page-hash table of the job's memory, brought to the restored
+   * image (for a delta it must hold the baseline's table on entry). */
+  kafu_page_table *table;
+} kafu_job_restore_opts;
+
+/* kafu_job_restore with options; also accepts a spent job (see in_place),
+ * whose run state is reset first. Errors as kafu_job_restore_ex; after a
+ * failure a spent job's memory may hold a partial image (free the job). */
+kafu_err kafu_job_restore_with(kafu_job *job, const uint8_t *snap, size_t len,
+                               const kafu_job_restore_opts *opts, kafu_error *err);
+
+/* Encodes the job's last capture again with other options (e.g. in full
+ * after a delta was refused, or with a table). Valid after a MIGRATE outcome
+ * until the job is restored or run again. Errors: KAFU_E_INTERNAL when there
+ * is no capture, else as kafu_snapshot_encode. */
+kafu_err kafu_job_encode_again(kafu_job *job, const kafu_snapshot_opts *opts, kafu_buf *out,
+                               kafu_error *err);
+
 /* The instance's linear memory right now (borrowed; valid until the job runs
  * again or is freed), e.g. to keep as a delta baseline after a capture or a
  * restore. */
@@ -147,7 +178,9 @@ const uint8_t *kafu_job_memory(kafu_job *job, size_t *len);
  * res->snapshot must be zero-initialized by the caller. Errors: KAFU_E_TRAP
  * for a Wasm trap (message names it), KAFU_E_LIMIT for a state region
  * overflow, others from the engine. After a MIGRATE outcome the job's
- * instance is spent: free it (the snapshot holds everything). */
+ * instance is spent: free it, or keep it to restore a later snapshot of the
+ * same job into (kafu_job_restore_with), with warm memory. res->snapshot
+ * may hold a buffer from an earlier call (len 0): it is reused. */
 kafu_err kafu_job_run(kafu_job *job, kafu_job_result *res, kafu_error *err);
 
 /* The node the job runs on now (changes with KAFU_RENAME). */

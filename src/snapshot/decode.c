@@ -170,7 +170,7 @@ static kafu_err check_baseline(const snap_view *v, const kafu_snapshot_decode_op
                                kafu_error *err) {
   char want[17], have[17];
   short_hex(v->baseline_hash, want);
-  if (!o->baseline)
+  if (!o->baseline && !o->baseline_in_memory)
     return kafu_fail(err, KAFU_E_INPUT,
                      "snapshot: delta against baseline seq %llu (%s...) but no baseline given",
                      (unsigned long long)v->baseline_seq, want);
@@ -181,6 +181,8 @@ static kafu_err check_baseline(const snap_view *v, const kafu_snapshot_decode_op
                      (unsigned long long)v->baseline_seq, v->baseline_pages, o->baseline_len);
   uint8_t digest[KAFU_SHA256_LEN];
   const uint8_t *have_hash = o->baseline_sha256;
+  if (!have_hash && o->baseline_in_memory)
+    return kafu_fail(err, KAFU_E_INTERNAL, "snapshot: in-memory baseline without its hash");
   if (!have_hash) {
     kafu_sha256(o->baseline, o->baseline_len, digest);
     have_hash = digest;
@@ -213,13 +215,25 @@ static kafu_err fill_memory(const snap_view *v, const kafu_snapshot_decode_opts 
   size_t keep = 0; /* bytes that come from the baseline */
   if (v->flags & SNAP_FLAG_DELTA) {
     keep = o->baseline_len < mem_len ? o->baseline_len : mem_len;
-    if (keep && mem != o->baseline) memmove(mem, o->baseline, keep);
+    if (keep && !o->baseline_in_memory && mem != o->baseline) memmove(mem, o->baseline, keep);
   }
   if (!zeroed) kafu_snap_zero_gaps(mem, v->bitmap, n_pages, keep / KAFU_SNAPSHOT_PAGE);
-  if (v->flags & SNAP_FLAG_ZSTD)
-    return kafu_snap_decompress(v->payload, v->payload_len, v->payload_off, mem, v->bitmap, n_pages,
-                                v->n_present, err);
-  kafu_snap_scatter(mem, v->bitmap, n_pages, v->payload);
+  if (v->flags & SNAP_FLAG_ZSTD) {
+    kafu_err rc = kafu_snap_decompress(v->payload, v->payload_len, v->payload_off, mem, v->bitmap,
+                                       n_pages, v->n_present, err);
+    if (rc) return rc;
+  } else {
+    kafu_snap_scatter(mem, v->bitmap, n_pages, v->payload);
+  }
+  if (o->table) {
+    bool delta = v->flags & SNAP_FLAG_DELTA;
+    if (delta && o->table->n != (size_t)v->baseline_pages * SNAP_PAGES_PER_WASM_PAGE)
+      return kafu_fail(err, KAFU_E_INTERNAL,
+                       "snapshot: page-hash table of %zu pages for a baseline of %u wasm pages",
+                       o->table->n, v->baseline_pages);
+    if (!kafu_snap_table_update(o->table, mem, v->bitmap, n_pages, delta))
+      return kafu_fail(err, KAFU_E_NOMEM, "snapshot: out of memory for a page-hash table");
+  }
   return KAFU_OK;
 }
 

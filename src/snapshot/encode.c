@@ -23,6 +23,10 @@ static void put_u64(uint8_t *p, uint64_t v) {
     p[i] = (uint8_t)(v >> (8 * i));
 }
 
+static size_t base_len(const kafu_snapshot_opts *opts) {
+  return opts->baseline ? opts->baseline_len : opts->baseline_table->n * PAGE;
+}
+
 /* Refuses what cannot be encoded; these are caller bugs, not bad input. */
 static kafu_err check_args(const kafu_snapshot *s, const kafu_snapshot_opts *opts,
                            kafu_error *err) {
@@ -36,21 +40,50 @@ static kafu_err check_args(const kafu_snapshot *s, const kafu_snapshot_opts *opt
   if ((s->mem_pages && !s->memory) || (s->mig_stack_len && !s->mig_stack) ||
       (s->state_len && !s->state) || (s->wasi_len && !s->wasi))
     return kafu_fail(err, KAFU_E_INTERNAL, "snapshot: section with a length but no bytes");
-  if (opts && opts->baseline) {
-    if (opts->baseline_len % KAFU_SNAPSHOT_WASM_PAGE ||
-        opts->baseline_len / KAFU_SNAPSHOT_WASM_PAGE > KAFU_SNAPSHOT_MAX_MEM_PAGES)
+  if (opts && (opts->baseline || opts->baseline_table)) {
+    size_t len = base_len(opts);
+    if (opts->baseline && opts->baseline_table)
+      return kafu_fail(err, KAFU_E_INTERNAL, "snapshot: two baselines given");
+    if (len % KAFU_SNAPSHOT_WASM_PAGE || len / KAFU_SNAPSHOT_WASM_PAGE > KAFU_SNAPSHOT_MAX_MEM_PAGES)
       return kafu_fail(err, KAFU_E_INTERNAL,
-                       "snapshot: baseline of %zu bytes is not a whole number of wasm pages",
-                       opts->baseline_len);
+                       "snapshot: baseline of %zu bytes is not a whole number of wasm pages", len);
   }
   return KAFU_OK;
+}
+
+/* Marks the pages to carry and, if asked, hashes every page into
+ * opts->table_out in the same pass. Returns the number marked, or
+ * (size_t)-1 when the table cannot grow. */
+static size_t map_pages(const kafu_snapshot *s, const kafu_snapshot_opts *opts, size_t n_pages,
+                        uint8_t *bitmap) {
+  kafu_page_table *out = opts ? opts->table_out : NULL;
+  const kafu_page_table *bt = opts ? opts->baseline_table : NULL;
+  if (opts && opts->baseline) {
+    size_t base_pages = opts->baseline_len / PAGE;
+    size_t n = kafu_snap_map_delta(s->memory, n_pages, opts->baseline,
+                                   base_pages < n_pages ? base_pages : n_pages, bitmap);
+    if (out && !kafu_page_table_build(out, s->memory, n_pages * PAGE)) return (size_t)-1;
+    return n;
+  }
+  if (!out && !bt) return kafu_snap_map_full(s->memory, n_pages, bitmap);
+  kafu_page_table tmp = {0};
+  kafu_page_table *dst = out ? out : &tmp;
+  size_t base_n = bt ? (bt->n < n_pages ? bt->n : n_pages) : 0;
+  /* dst may be bt itself: each entry is compared before it is replaced, and
+   * growing (which may move bt->h) happens first. */
+  size_t want = bt && bt->n > n_pages ? bt->n : n_pages;
+  if (!kafu_page_table_resize(dst, want)) return (size_t)-1;
+  size_t n = kafu_snap_map_hashed(s->memory, n_pages, bt ? bt->h : NULL, base_n, dst->h, bitmap);
+  dst->n = n_pages;
+  kafu_page_table_free(&tmp);
+  return n;
 }
 
 kafu_err kafu_snapshot_encode(const kafu_snapshot *s, const kafu_snapshot_opts *opts, kafu_buf *out,
                               kafu_error *err) {
   kafu_err rc = check_args(s, opts, err);
   if (rc) return rc;
-  bool delta = opts && opts->baseline;
+  bool delta = opts && (opts->baseline || opts->baseline_table);
   bool compress = opts && opts->compress;
   int level = opts && opts->level ? opts->level : KAFU_SNAPSHOT_DEFAULT_LEVEL;
   size_t n_pages = (size_t)s->mem_pages * SNAP_PAGES_PER_WASM_PAGE;
@@ -61,13 +94,11 @@ kafu_err kafu_snapshot_encode(const kafu_snapshot *s, const kafu_snapshot_opts *
     return kafu_fail(err, KAFU_E_NOMEM, "snapshot: out of memory for a %zu-byte page map",
                      bitmap_len);
 
-  size_t n_present;
-  if (delta) {
-    size_t base_pages = opts->baseline_len / PAGE;
-    n_present = kafu_snap_map_delta(s->memory, n_pages, opts->baseline,
-                                    base_pages < n_pages ? base_pages : n_pages, bitmap);
-  } else {
-    n_present = kafu_snap_map_full(s->memory, n_pages, bitmap);
+  size_t blen = delta ? base_len(opts) : 0; /* before table_out may replace the table */
+  size_t n_present = map_pages(s, opts, n_pages, bitmap);
+  if (n_present == (size_t)-1) {
+    rc = kafu_fail(err, KAFU_E_NOMEM, "snapshot: out of memory for a page-hash table");
+    goto out;
   }
   size_t raw_len = n_present * PAGE;
   size_t fixed_len =
@@ -90,7 +121,7 @@ kafu_err kafu_snapshot_encode(const kafu_snapshot *s, const kafu_snapshot_opts *
   put_u64(h + SNAP_OFF_SEQ, s->seq);
   if (delta) {
     put_u64(h + SNAP_OFF_BASE_SEQ, opts->baseline_seq);
-    put_u32(h + SNAP_OFF_BASE_PAGES, (uint32_t)(opts->baseline_len / KAFU_SNAPSHOT_WASM_PAGE));
+    put_u32(h + SNAP_OFF_BASE_PAGES, (uint32_t)(blen / KAFU_SNAPSHOT_WASM_PAGE));
     memcpy(h + SNAP_OFF_BASE_HASH, opts->baseline_hash, KAFU_SHA256_LEN);
   }
   out->len += SNAP_HEADER_LEN;

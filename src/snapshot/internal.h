@@ -47,6 +47,16 @@ size_t kafu_snap_map_full(const uint8_t *mem, size_t n_pages, uint8_t *bitmap);
  * past the baseline, are non-zero; returns how many. */
 size_t kafu_snap_map_delta(const uint8_t *mem, size_t n_pages, const uint8_t *base,
                            size_t base_pages, uint8_t *bitmap);
+/* table.c: hashes every page into out[] and marks the pages that differ from
+ * base (its first base_n entries) or, past it, are non-zero; bitmap may be
+ * NULL. Returns how many were marked. */
+size_t kafu_snap_map_hashed(const uint8_t *mem, size_t n_pages, const kafu_page_hash *base,
+                            size_t base_n, kafu_page_hash *out, uint8_t *bitmap);
+/* Brings t to the image in mem after a decode: marked pages are rehashed,
+ * unmarked ones keep their entry (keep_old, a delta) or get the zero page's
+ * hash. Returns false when out of memory. */
+bool kafu_snap_table_update(kafu_page_table *t, const uint8_t *mem, const uint8_t *bitmap,
+                            size_t n_pages, bool keep_old);
 size_t kafu_snap_count(const uint8_t *bitmap, size_t n_pages);
 /* The next run of marked pages at or after from: returns its first page and
  * sets *run_len, or returns n_pages (and *run_len = 0) when none is left. */

@@ -53,6 +53,35 @@ typedef struct kafu_snapshot {
   uint32_t mem_pages;
 } kafu_snapshot;
 
+/* The XXH3-128 of one 4 KiB page. */
+typedef struct kafu_page_hash {
+  uint64_t lo, hi;
+} kafu_page_hash;
+
+/* A page-hash table: the hash of every 4 KiB page of a memory image, in page
+ * order (table.c). A delta baseline can be a table instead of a copy of the
+ * image: a page is sent when its hash differs. Zero-initialize; the entries
+ * come from the snapshot allocation hook. */
+typedef struct kafu_page_table {
+  kafu_page_hash *h;
+  size_t n;   /* entries in use: pages of the image */
+  size_t cap; /* entries allocated */
+} kafu_page_table;
+
+kafu_page_hash kafu_page_hash_of(const uint8_t *page);
+kafu_page_hash kafu_page_hash_zero(void);
+/* Sets t->n to n, growing the allocation if needed (new entries unset).
+ * Returns false when out of memory (t unchanged). */
+bool kafu_page_table_resize(kafu_page_table *t, size_t n);
+bool kafu_page_table_copy(kafu_page_table *dst, const kafu_page_table *src);
+/* Hashes every page of mem (len a multiple of 4 KiB) into t; two threads for
+ * large images. Returns false when out of memory. */
+bool kafu_page_table_build(kafu_page_table *t, const uint8_t *mem, size_t len);
+/* The image id: SHA-256 over the table's entries. Kafu nodes name delta
+ * baselines by it (docs/snapshot-format.md, "Baseline hash"). */
+void kafu_page_table_id(const kafu_page_table *t, uint8_t out[KAFU_SHA256_LEN]);
+void kafu_page_table_free(kafu_page_table *t);
+
 typedef struct kafu_snapshot_opts {
   bool compress; /* zstd the memory pages */
   int level;     /* zstd level; 0 = default chosen by measurement */
@@ -63,7 +92,16 @@ typedef struct kafu_snapshot_opts {
   const uint8_t *baseline;
   size_t baseline_len;
   uint64_t baseline_seq;
-  uint8_t baseline_hash[KAFU_SHA256_LEN]; /* hash of the baseline image */
+  uint8_t baseline_hash[KAFU_SHA256_LEN]; /* identity of the baseline image */
+  /* Optional delta baseline as a page-hash table (instead of `baseline`; the
+   * baseline's size is baseline_table->n pages, a whole number of wasm
+   * pages): pages whose hash differs are encoded. baseline_seq and
+   * baseline_hash are used as with `baseline`. */
+  const kafu_page_table *baseline_table;
+  /* Optional: receives the hash of every page of s->memory (resized), for
+   * keeping the encoded image as a later baseline. Costs one hashing pass
+   * (two threads for large memories), fused with the page scan. */
+  kafu_page_table *table_out;
 } kafu_snapshot_opts;
 
 /* Encodes s into out (appended). opts may be NULL (full, uncompressed).
@@ -107,6 +145,16 @@ typedef struct kafu_snapshot_decode_opts {
    * buffer is not the snapshot's); out->mem_pages is set. */
   uint8_t *(*memory_for)(void *ud, uint32_t mem_pages, kafu_error *err);
   void *memory_ud;
+  /* The baseline is the first baseline_len bytes of the buffer memory_for
+   * returns (e.g. a spent instance's memory that holds exactly that image):
+   * the delta is applied in place, even if growing the buffer moved it.
+   * `baseline` may then be NULL and baseline_sha256 must be set. */
+  bool baseline_in_memory;
+  /* Optional page-hash table, updated to the decoded image: for a delta it
+   * must hold the baseline's table on entry (only carried pages are
+   * rehashed); for a full snapshot it is rebuilt. Left unspecified when the
+   * decode fails. */
+  kafu_page_table *table;
 } kafu_snapshot_decode_opts;
 
 /* kafu_snapshot_decode with options (opts may be NULL). Same errors, plus
