@@ -40,10 +40,14 @@ void kafu_snapify_scan_free(kafu_snapify_scan *scan);
  * scan->loops[i]). Every loop does, except an innermost loop without calls
  * that counts an induction variable towards a loop-invariant bound and sits
  * inside another loop of the same function: the enclosing loop's poll runs
- * once per pass over it. Skipping only delays when a migration can happen;
- * it never changes what the program computes. Errors: as kafu_snapify_walk. */
-kafu_err kafu_snapify_plan_loop_polls(const kafu_snapify_scan *scan, bool *want_poll,
-                                      kafu_error *err);
+ * once per pass over it. With `leaf_callee` (a function without calls that is
+ * in a region only because a region function calls it) such a loop goes
+ * without a poll even when it is outermost: the caller's polls run once per
+ * call. Skipping only delays when a migration can happen (by at most one run
+ * of the loop); it never changes what the program computes.
+ * Errors: as kafu_snapify_walk. */
+kafu_err kafu_snapify_plan_loop_polls(const kafu_snapify_scan *scan, bool leaf_callee,
+                                      bool *want_poll, kafu_error *err);
 
 /* Binaryen 108 stores names from the name section escaped: every byte that is
  * not a wasm identifier character becomes \xx. Both return malloc'd strings

@@ -15,7 +15,8 @@
 /* Per-function plan, indexed like the pre-transform graph. */
 typedef struct plan_func {
   int sites[3]; /* dest, offload, point: site id or -1 */
-  bool polled;
+  bool polled;  /* in a MAY_OFFLOAD region (or --policy always) */
+  bool *want;   /* per scan.loops[i]: gets a poll (owned; NULL if no loops) */
 } plan_func;
 
 typedef struct ctx {
@@ -155,10 +156,33 @@ static void plan_polls(ctx *c) {
   kafu_snapify_graph_close_callees(g, c->mod);
   for (size_t i = 0; i < g->n_funcs; i++) {
     c->plan[i].polled = g->funcs[i].mark && !g->funcs[i].imported;
-    if (c->plan[i].polled && g->funcs[i].scan.n_loops) c->need_poll = true;
     if (c->plan[i].sites[0] >= 0 || c->plan[i].sites[1] >= 0 || c->plan[i].sites[2] >= 0)
       c->need_enter_leave = true;
   }
+}
+
+/* Which loops of each polled function get a poll. --policy always keeps one
+ * in every loop: it is the testing mode. Under --policy kafu a function that
+ * is in the region only as a callee (no OFFLOAD site of its own) and makes no
+ * calls is a leaf helper like memcpy: its caller's polls cover its counted
+ * loops as they cover nested ones, so the helper stays uninstrumented. */
+static kafu_err plan_loop_polls(ctx *c) {
+  for (size_t i = 0; i < c->graph.n_funcs; i++) {
+    const kafu_snapify_scan *scan = &c->graph.funcs[i].scan;
+    if (!c->plan[i].polled || !scan->n_loops) continue;
+    bool *want = malloc(scan->n_loops * sizeof *want);
+    if (!want) return fail_nomem(c);
+    c->plan[i].want = want;
+    for (size_t l = 0; l < scan->n_loops; l++) want[l] = true;
+    if (c->opts->policy != KAFU_POLICY_ALWAYS) {
+      bool leaf_callee = c->plan[i].sites[1] < 0 && !scan->n_callees && !scan->n_indirect;
+      kafu_err rc = kafu_snapify_plan_loop_polls(scan, leaf_callee, want, c->err);
+      if (rc != KAFU_OK) return kafu_error_prefix(c->err, c->label);
+    }
+    for (size_t l = 0; l < scan->n_loops; l++)
+      if (want[l]) c->need_poll = true;
+  }
+  return KAFU_OK;
 }
 
 static BinaryenExpressionRef const_i32(BinaryenModuleRef mod, uint32_t v) {
@@ -182,28 +206,18 @@ static BinaryenExpressionRef make_poll(BinaryenModuleRef mod, uint32_t site) {
   return BinaryenBlock(mod, NULL, list, 2, BinaryenTypeNone());
 }
 
-static kafu_err insert_polls(ctx *c) {
+static void insert_polls(ctx *c) {
   for (size_t i = 0; i < c->graph.n_funcs; i++) {
-    if (!c->plan[i].polled) continue;
+    if (!c->plan[i].want) continue;
     uint32_t site = c->plan[i].sites[1] >= 0 ? (uint32_t)c->plan[i].sites[1] : KAFU_SNAPIFY_NO_SITE;
     const kafu_snapify_scan *scan = &c->graph.funcs[i].scan;
-    bool *want = malloc((scan->n_loops + 1) * sizeof *want);
-    if (!want) return fail_nomem(c);
-    for (size_t l = 0; l < scan->n_loops; l++) want[l] = true;
-    /* --policy always keeps a poll in every loop: it is the testing mode */
-    kafu_err rc = c->opts->policy == KAFU_POLICY_ALWAYS
-                      ? KAFU_OK
-                      : kafu_snapify_plan_loop_polls(scan, want, c->err);
-    for (size_t l = 0; l < scan->n_loops && rc == KAFU_OK; l++) {
-      if (!want[l]) continue;
+    for (size_t l = 0; l < scan->n_loops; l++) {
+      if (!c->plan[i].want[l]) continue;
       BinaryenExpressionRef loop = scan->loops[l];
       BinaryenExpressionRef list[2] = {make_poll(c->mod, site), BinaryenLoopGetBody(loop)};
       BinaryenLoopSetBody(loop, BinaryenBlock(c->mod, NULL, list, 2, BinaryenTypeAuto()));
     }
-    free(want);
-    if (rc != KAFU_OK) return kafu_error_prefix(c->err, c->label);
   }
-  return KAFU_OK;
 }
 
 /* Moves f's body into f$kafu_body and makes f call it between enter and leave
@@ -443,13 +457,15 @@ kafu_err kafu_snapify_transform(const uint8_t *wasm, size_t len, const kafu_meta
   for (size_t i = 0; i < c.graph.n_funcs; i++) {
     c.plan[i].sites[0] = c.plan[i].sites[1] = c.plan[i].sites[2] = -1;
     c.plan[i].polled = false;
+    c.plan[i].want = NULL;
   }
   if ((rc = check_module(&c)) != KAFU_OK || (rc = collect_sites(&c, in_meta)) != KAFU_OK) goto out;
   plan_polls(&c);
+  if ((rc = plan_loop_polls(&c)) != KAFU_OK) goto out;
   if ((rc = add_globals_save_restore(&c)) != KAFU_OK || (rc = find_state_region(&c, in_meta)) != KAFU_OK)
     goto out;
   add_imports_and_countdown(&c);
-  if ((rc = insert_polls(&c)) != KAFU_OK) goto out;
+  insert_polls(&c);
   for (size_t i = 0; i < c.graph.n_funcs; i++) {
     const plan_func *p = &c.plan[i];
     if (p->sites[0] < 0 && p->sites[1] < 0 && p->sites[2] < 0) continue;
@@ -482,6 +498,7 @@ out:
   kafu_meta_free(&c.meta);
   kafu_snapify_graph_free(&c.graph);
   kafu_snapify_graph_free(&after);
+  for (size_t i = 0; c.plan && i < c.graph.n_funcs; i++) free(c.plan[i].want);
   free(c.plan);
   free(only);
   if (c.mod) BinaryenModuleDispose(c.mod);

@@ -67,8 +67,9 @@ assert [s["id"] for s in j["sites"]] == [0, 1, 2, 3, 4]
 assert j["nodes"] == ["edge1", "edge2", "cloud1"], j["nodes"]
 assert j["state_region"] == {"base": 0, "size": 131072, "host_allocated": True, "globals": 1}
 f = j["functions"]
-assert f["instrumented"] == len(f["instrumented_names"]) == 14, f
+assert f["instrumented"] == len(f["instrumented_names"]) == 13, f
 assert "printf" not in f["instrumented_names"] and "other_op" not in f["instrumented_names"]
+assert "helper_sum" not in f["instrumented_names"], f  # call-free, counted loop: no poll
 c = j["code_size"]
 assert c["before"] > 0 and c["after"] > c["before"] and abs(c["ratio"] - c["after"] / c["before"]) < 1e-4
 PY

@@ -145,12 +145,14 @@ static void test_dests_golden(void **state) {
       "nested_dest", "nested_dest$kafu_body", /* calls leaf_edge, a DEST */
       "leaf_edge", "fib_dest", "fib_dest$kafu_body", /* recursion through the wrapper */
       "ptr_dest",                                    /* reached through the table */
-      "offload_work", "offload_work$kafu_body", "helper_sum", /* polls */
+      "offload_work", "offload_work$kafu_body", /* polls */
   };
   expect_instrumented(&m, want, sizeof want / sizeof *want);
   /* same signature as ptr_dest in the table, but cannot reach a point */
   assert_false(has_name(&m, "other_op"));
   assert_false(has_name(&m, "leaf_edge$kafu_body"));
+  /* a call-free callee whose loop is counted: offload_work's poll covers it */
+  assert_false(has_name(&m, "helper_sum"));
   assert_false(has_name(&m, "printf"));
   assert_true(m.n_funcs > m.n_instrumented);
   expect_valid(&out, "dests.snap.wasm");
@@ -236,7 +238,8 @@ static const char *import_named(BinaryenModuleRef mod, const char *module, const
   return NULL;
 }
 
-/* Polls go exactly into the MAY_OFFLOAD function and its callees; the state
+/* Polls go exactly into the MAY_OFFLOAD function and its callees (but not
+ * into the counted loops of call-free callees); the state
  * region comes from the support library's export; what snapify adds. */
 static void test_regions(void **state) {
   (void)state;
@@ -252,10 +255,10 @@ static void test_regions(void **state) {
   expect_site(&m, 3, KAFU_SITE_OFFLOAD, "both", "cloud2");
   assert_int_equal(m.state_base, 4096);
   assert_int_equal(m.n_globals, 2); /* $sp and $g64; $fixed is immutable */
-  static const char *const want[] = {"helper", "uses_ptr", "_start", "work$kafu_body", "work",
-                                     "ind_target", "both"};
+  static const char *const want[] = {"helper_chase", "uses_ptr", "_start", "work$kafu_body",
+                                     "work", "ind_target", "both"};
   expect_instrumented(&m, want, sizeof want / sizeof *want);
-  assert_int_equal(m.n_funcs, 11);
+  assert_int_equal(m.n_funcs, 12);
   expect_valid(&out, "regions.snap.wasm");
 
   BinaryenModuleRef mod = BinaryenModuleRead((char *)out.data, out.len);
@@ -265,7 +268,9 @@ static void test_regions(void **state) {
   assert_non_null(enter);
   assert_non_null(import_named(mod, "kafu", "leave"));
   assert_true(calls(mod, "work$kafu_body", poll));
-  assert_true(calls(mod, "helper", poll));     /* callee of the OFFLOAD function */
+  assert_true(calls(mod, "helper_chase", poll)); /* callee of the OFFLOAD function */
+  /* a call-free callee with only a counted loop: the caller's poll covers it */
+  assert_false(calls(mod, "helper", poll));
   assert_false(calls(mod, "idle", poll));      /* a loop outside any region */
   assert_false(calls(mod, "uses_ptr", poll));
   assert_true(calls(mod, "both", enter));

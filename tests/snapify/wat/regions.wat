@@ -1,6 +1,8 @@
-;; snapify fixture: an OFFLOAD function with a loop calling a helper with a
-;; loop, a DEST function reached only through the table, a loop outside any
-;; region, two mutable globals and the support library's state region export.
+;; snapify fixture: an OFFLOAD function with a loop calling two call-free
+;; helpers, one with a counted loop (covered by the caller's poll) and one
+;; chasing pointers (polled), a DEST function reached only through the table,
+;; a loop outside any region, two mutable globals and the support library's
+;; state region export.
 (module
   (type $ii (func (param i32) (result i32)))
   (memory (export "memory") 2)
@@ -14,6 +16,7 @@
     (local $i i32) (local $acc i32)
     (loop $l
       (local.set $acc (i32.add (local.get $acc) (call $helper (local.get $i))))
+      (local.set $acc (i32.add (local.get $acc) (call $helper_chase (local.get $acc))))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $l (i32.lt_s (local.get $i) (local.get $n))))
     (local.get $acc))
@@ -23,6 +26,11 @@
       (local.set $k (i32.add (local.get $k) (i32.const 1)))
       (br_if $m (i32.lt_s (local.get $k) (local.get 0))))
     (local.get $k))
+  (func $helper_chase (param $p i32) (result i32)
+    (loop $c
+      (local.set $p (i32.load (local.get $p)))
+      (br_if $c (local.get $p)))
+    (local.get $p))
   (func $ind_target (param i32) (result i32) (i32.mul (local.get 0) (i32.const 2)))
   (func $other (param i32) (result i32) (i32.add (local.get 0) (i32.const 2)))
   (func $uses_ptr (param i32) (result i32)
