@@ -1,7 +1,8 @@
 /* The threads behind the offload view (offload.h): a load sampler that
  * feeds the meter several times per window, and one HEARTBEAT loop per peer
  * node on its own connection (not the pool, whose lock a long migration
- * holds), recording each reply's load and time. */
+ * holds), recording each reply's load, time and the peer's uptime (peers.h:
+ * how coordinators notice a node that restarted). */
 #include "node/heartbeat.h"
 
 #include <stdlib.h>
@@ -52,13 +53,18 @@ static void *peer_thread(void *arg) {
       hb.u.heartbeat.load_permille = kafu_node_offload_load_permille(d->offload);
       hb.u.heartbeat.uptime_ms = (uint64_t)(kafu_node_now_ms() - d->started_ms);
       kafu_node_frame reply;
+      double sent = kafu_node_now_ms();
       if (kafu_node_request(fd, &hb, 0, (int)interval + 100, &reply, NULL, &err) ||
           reply.h.type != KAFU_MSG_HEARTBEAT) {
         close(fd);
         fd = -1;
       } else {
+        double now = kafu_node_now_ms();
         kafu_node_offload_note_peer(d->offload, a.peer->name, reply.msg.u.heartbeat.load_permille,
-                                    kafu_node_now_ms());
+                                    now);
+        /* Its coordinators tell a restarted node from a live one by this. */
+        kafu_node_peers_note_reply(&d->peers, a.peer->name, sent, now,
+                                   reply.msg.u.heartbeat.uptime_ms);
       }
       kafu_node_frame_free(&reply);
     }

@@ -1,6 +1,8 @@
 /* The coordinator's side of a job: output, events and the exit arrive from
  * whichever node runs the job, possibly out of order (each node has its own
- * connection); they are released to the client strictly by output seq. */
+ * connection); they are released to the client strictly by output seq. It
+ * also watches the node the job runs on, and the node that still owes a
+ * frame, for death or a restart (docs/failures.md). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,13 +12,34 @@
 #include "node/daemon.h"
 #include "util/log.h"
 
+/* A coordinator record with the part only this file uses. Every record is
+ * made by kafu_node_coord_new, so a kafu_node_coord * is the first member
+ * of one of these. */
+typedef struct coord_rec {
+  kafu_node_coord c;
+  /* Where the job was at the release position: the destination of the last
+   * migrate EVENT released to the client (this node before any), and when
+   * that EVENT arrived here. A hole at next_seq is frames this node has not
+   * sent yet: the EVENT of its handoff is the one it sends after COMMIT. */
+  char holder[KAFU_NODE_NAME_MAX];
+  double holder_since_ms;
+} coord_rec;
+
+/* A queued item and when it arrived; every item is made by coord_put. */
+typedef struct out_rec {
+  kafu_node_out o;
+  double arrived_ms;
+} out_rec;
 
 kafu_node_coord *kafu_node_coord_new(kafu_node_daemon *d, uint64_t id) {
-  kafu_node_coord *c = calloc(1, sizeof *c);
-  if (!c) return NULL;
+  coord_rec *r = calloc(1, sizeof *r);
+  if (!r) return NULL;
+  kafu_node_coord *c = &r->c;
   c->id = id;
   snprintf(c->running_on, sizeof c->running_on, "%s", d->self->name);
   c->running_since_ms = kafu_node_now_ms();
+  snprintf(r->holder, sizeof r->holder, "%s", d->self->name);
+  r->holder_since_ms = c->running_since_ms;
   pthread_mutex_init(&c->lock, NULL);
   pthread_condattr_t attr;
   pthread_condattr_init(&attr);
@@ -76,14 +99,16 @@ kafu_err kafu_node_coord_put(kafu_node_daemon *d, uint64_t id, uint8_t type, uin
     rc = kafu_fail(err, KAFU_E_INPUT, "job %016" PRIx64 ": duplicate output seq %" PRIu64, id, seq);
     goto out;
   }
-  kafu_node_out *o = calloc(1, sizeof *o);
+  out_rec *item = calloc(1, sizeof *item);
   uint8_t *copy = malloc(len + 1);
-  if (!o || !copy) {
-    free(o);
+  if (!item || !copy) {
+    free(item);
     free(copy);
     rc = kafu_fail(err, KAFU_E_NOMEM, "out of memory");
     goto out;
   }
+  item->arrived_ms = kafu_node_now_ms();
+  kafu_node_out *o = &item->o;
   memcpy(copy, data, len);
   copy[len] = '\0';
   o->seq = seq;
@@ -132,8 +157,10 @@ kafu_err kafu_node_coord_exit(kafu_node_daemon *d, uint64_t id, const kafu_msg *
   return rc;
 }
 
-/* Takes the item with seq == next_seq out of the pending list, or NULL. */
-static kafu_node_out *take_next(kafu_node_coord *c) {
+/* Takes the item with seq == next_seq out of the pending list, or NULL. A
+ * released migrate EVENT moves the record's holder. */
+static kafu_node_out *take_next(coord_rec *r) {
+  kafu_node_coord *c = &r->c;
   kafu_node_out **best = NULL;
   for (kafu_node_out **p = &c->pending; *p; p = &(*p)->next) {
     if ((*p)->seq == c->next_seq) {
@@ -146,55 +173,133 @@ static kafu_node_out *take_next(kafu_node_coord *c) {
   kafu_node_out *o = *best;
   *best = o->next;
   c->next_seq = o->seq + 1;
+  char src[KAFU_NODE_NAME_MAX], dst[KAFU_NODE_NAME_MAX];
+  if (o->type == KAFU_MSG_EVENT &&
+      sscanf((const char *)o->data, "migrate %63s %63s", src, dst) == 2) {
+    snprintf(r->holder, sizeof r->holder, "%s", dst);
+    r->holder_since_ms = ((out_rec *)o)->arrived_ms;
+  }
   return o;
 }
 
-/* With c->lock held: a job whose node stopped sending heartbeats (three
- * intervals, counted from its last heartbeat or from the job's arrival there)
- * is reported as failed, so the client does not wait forever. Only followers
- * send heartbeats to the first node, so only the first node can tell. */
-static void check_alive(kafu_node_daemon *d, kafu_node_coord *c) {
+/* Whether node `name`, which got the job at since_ms, has lost it: a
+ * HEARTBEAT reply proves its process started after since_ms (it restarted),
+ * or, on the first node (where followers send heartbeats), it has been
+ * silent for three intervals (+2 s) counted from its last heartbeat or from
+ * since_ms. *why says which. With c->lock held (the peer locks are leaves). */
+static bool node_gone(kafu_node_daemon *d, const char *name, double since_ms, char *why,
+                      size_t cap) {
+  const kafu_config_node *node = kafu_config_find_node(d->cfg, name);
+  if (!node) return false;
+  kafu_node_peer_life life = kafu_node_peers_life(&d->peers, name);
+  double now = kafu_node_now_ms();
+  if (life.started_after_ms > since_ms) {
+    snprintf(why, cap, "it restarted %.0f ms ago", now - life.started_after_ms);
+    return true;
+  }
+  if (d->self != kafu_config_first_node(d->cfg)) return false;
+  double limit = 3.0 * d->cfg->heartbeat.interval_ms + 2000, last = since_ms;
+  size_t i = (size_t)(node - d->cfg->nodes);
+  pthread_mutex_lock(&d->hb_lock);
+  if (d->last_heartbeat_ms[i] > last) last = d->last_heartbeat_ms[i];
+  pthread_mutex_unlock(&d->hb_lock);
+  if (life.last_reply_ms > last) last = life.last_reply_ms;
+  if (now - last <= limit) return false;
+  snprintf(why, cap, "no heartbeat for %.0f ms", now - last);
+  return true;
+}
+
+/* The lowest seq above a hole at next_seq that will end it: the first
+ * pending item, or the exit's output_end. 0 when there is no hole. */
+static uint64_t hole_end(const kafu_node_coord *c) {
+  uint64_t end = 0;
+  for (const kafu_node_out *o = c->pending; o; o = o->next) {
+    if (o->seq == c->next_seq) return 0;
+    if (!end || o->seq < end) end = o->seq;
+  }
+  if (!end && c->exited && c->next_seq < c->output_end) end = c->output_end;
+  return end;
+}
+
+/* With c->lock held: later frames are here but next_seq is missing, and the
+ * node that owed it (the holder at the release position) died or restarted.
+ * The job left that node before (later frames, or the exit, came from
+ * elsewhere), so the missing frames are its handoff EVENT, sent after
+ * COMMIT and lost with it: skip them rather than hold the rest forever. */
+static void skip_dead_hole(kafu_node_daemon *d, coord_rec *r) {
+  kafu_node_coord *c = &r->c;
+  uint64_t end = hole_end(c);
+  char why[128];
+  if (!end || c->lost || !strcmp(r->holder, d->self->name) ||
+      !node_gone(d, r->holder, r->holder_since_ms, why, sizeof why))
+    return;
+  kafu_log(KAFU_LOG_WARN, d->self->name,
+           "job %016" PRIx64 ": output seq %" PRIu64 "..%" PRIu64
+           " will not come: %s handed the job on and then died (%s); skipping it",
+           c->id, c->next_seq, end - 1, r->holder, why);
+  c->next_seq = end;
+}
+
+/* With c->lock held: a job whose node died (node_gone) is reported as
+ * failed, so the client does not wait forever, unless the job runs here
+ * (`here`): then the EVENT of its way back never came, and this node is
+ * where it runs. */
+static void check_alive(kafu_node_daemon *d, kafu_node_coord *c, bool here) {
   if (c->exited || !strcmp(c->running_on, d->self->name)) return;
-  if (d->self != kafu_config_first_node(d->cfg)) return;
-  double limit = 3.0 * d->cfg->heartbeat.interval_ms + 2000, now = kafu_node_now_ms();
-  for (size_t i = 0; i < d->cfg->n_nodes; i++) {
-    if (strcmp(d->cfg->nodes[i].name, c->running_on)) continue;
-    pthread_mutex_lock(&d->hb_lock);
-    double last = d->last_heartbeat_ms[i];
-    pthread_mutex_unlock(&d->hb_lock);
-    if (last < c->running_since_ms) last = c->running_since_ms;
-    if (now - last <= limit) return;
-    char msg[256];
-    snprintf(msg, sizeof msg, "node %s lost while running the job (no heartbeat for %.0f ms)",
-             c->running_on, now - last);
-    kafu_log(KAFU_LOG_ERROR, d->self->name, "job %016" PRIx64 ": %s", c->id, msg);
-    c->exited = true;
-    c->exit_status = KAFU_EXIT_ERROR;
-    c->exit_code = 1;
-    snprintf(c->exit_node, sizeof c->exit_node, "%s", c->running_on);
-    c->exit_message = strdup(msg);
-    c->lost = true;
-    /* What is still missing will not come: release what is here. */
-    c->output_end = c->next_seq;
-    for (kafu_node_out *o = c->pending; o; o = o->next)
-      if (o->seq >= c->output_end) c->output_end = o->seq + 1;
+  char why[128];
+  if (!node_gone(d, c->running_on, c->running_since_ms, why, sizeof why)) return;
+  if (here) {
+    kafu_log(KAFU_LOG_WARN, d->self->name,
+             "job %016" PRIx64 ": %s is gone (%s) but the job runs here; its move here was "
+             "never reported",
+             c->id, c->running_on, why);
+    snprintf(c->running_on, sizeof c->running_on, "%s", d->self->name);
+    c->running_since_ms = kafu_node_now_ms();
     return;
   }
+  char msg[256];
+  snprintf(msg, sizeof msg, "node %s lost while running the job (%s)", c->running_on, why);
+  kafu_log(KAFU_LOG_ERROR, d->self->name, "job %016" PRIx64 ": %s", c->id, msg);
+  c->exited = true;
+  c->exit_status = KAFU_EXIT_ERROR;
+  c->exit_code = 1;
+  snprintf(c->exit_node, sizeof c->exit_node, "%s", c->running_on);
+  c->exit_message = strdup(msg);
+  c->lost = true;
+  /* What is still missing will not come: release what is here. */
+  c->output_end = c->next_seq;
+  for (kafu_node_out *o = c->pending; o; o = o->next)
+    if (o->seq >= c->output_end) c->output_end = o->seq + 1;
+}
+
+/* Called with c->lock held, returns with it held (it is dropped on the way,
+ * to take d->lock first, the order coord_put uses). */
+static void watch(kafu_node_daemon *d, coord_rec *r) {
+  kafu_node_coord *c = &r->c;
+  pthread_mutex_unlock(&c->lock);
+  pthread_mutex_lock(&d->lock);
+  pthread_mutex_lock(&c->lock);
+  bool here = false;
+  for (kafu_node_job *j = d->jobs; j && !here; j = j->next) here = j->id == c->id;
+  skip_dead_hole(d, r);
+  check_alive(d, c, here);
+  pthread_mutex_unlock(&d->lock);
 }
 
 void kafu_node_coord_stream(kafu_node_daemon *d, kafu_node_coord *c, int client_fd) {
+  coord_rec *r = (coord_rec *)c;
   bool client_ok = true, done = false;
   kafu_error err = {0};
   while (!done) {
     pthread_mutex_lock(&c->lock);
     kafu_node_out *o = NULL;
-    while (!(o = take_next(c)) && !(c->exited && c->next_seq >= c->output_end) && !d->stop) {
+    while (!(o = take_next(r)) && !(c->exited && c->next_seq >= c->output_end) && !d->stop) {
       struct timespec ts;
       clock_gettime(CLOCK_MONOTONIC, &ts);
       ts.tv_nsec += 200 * 1000000L;
       if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
       pthread_cond_timedwait(&c->cond, &c->lock, &ts);
-      check_alive(d, c);
+      watch(d, r);
     }
     kafu_msg m;
     memset(&m, 0, sizeof m);

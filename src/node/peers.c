@@ -159,6 +159,7 @@ kafu_err kafu_node_peers_init(kafu_node_peers *p, const kafu_config *cfg, const 
   p->self = self;
   p->cluster = cfg->name;
   p->timeout_ms = timeout_ms;
+  pthread_mutex_init(&p->life_lock, NULL);
   for (size_t i = 0; i < p->n; i++) {
     p->peers[i].node = &cfg->nodes[i];
     p->peers[i].fd = -1;
@@ -173,6 +174,7 @@ void kafu_node_peers_free(kafu_node_peers *p) {
     free(p->peers[i].has_modules);
     pthread_mutex_destroy(&p->peers[i].lock);
   }
+  if (p->peers) pthread_mutex_destroy(&p->life_lock);
   free(p->peers);
   memset(p, 0, sizeof *p);
 }
@@ -199,6 +201,29 @@ kafu_err kafu_node_peer_fd(kafu_node_peers *p, kafu_node_peer *peer, int *fd, ka
 void kafu_node_peer_drop(kafu_node_peer *peer) {
   if (peer->fd >= 0) close(peer->fd);
   peer->fd = -1;
+}
+
+void kafu_node_peers_note_reply(kafu_node_peers *p, const char *name, double sent_ms,
+                                double recv_ms, uint64_t uptime_ms) {
+  kafu_node_peer *peer = kafu_node_peers_find(p, name);
+  if (!peer) return;
+  /* The peer measured its uptime after our request left, so its process
+   * started at or after sent_ms - uptime_ms (same clock rate assumed). */
+  double started_after = sent_ms - (double)uptime_ms;
+  pthread_mutex_lock(&p->life_lock);
+  peer->life.last_reply_ms = recv_ms;
+  if (started_after > peer->life.started_after_ms) peer->life.started_after_ms = started_after;
+  pthread_mutex_unlock(&p->life_lock);
+}
+
+kafu_node_peer_life kafu_node_peers_life(kafu_node_peers *p, const char *name) {
+  kafu_node_peer_life life = {0};
+  kafu_node_peer *peer = kafu_node_peers_find(p, name);
+  if (!peer) return life;
+  pthread_mutex_lock(&p->life_lock);
+  life = peer->life;
+  pthread_mutex_unlock(&p->life_lock);
+  return life;
 }
 
 bool kafu_node_peer_has_module(const kafu_node_peer *peer, const uint8_t sha[KAFU_SHA256_LEN]) {

@@ -66,6 +66,17 @@ kafu_err kafu_node_request(int fd, const kafu_msg *m, uint64_t job_id, int timeo
 
 /* ---- the per-node pool of outgoing connections ---- */
 
+/* What HEARTBEAT replies told about a peer's process (heartbeat.c records
+ * it, a job's coordinator reads it: jobs_coord.c). Times are
+ * kafu_node_now_ms() of this process; 0 = no reply yet. */
+typedef struct kafu_node_peer_life {
+  double last_reply_ms; /* when the last reply arrived */
+  /* The peer's current process started no earlier than this: the largest
+   * (request sent - reply's uptime_ms) over all replies. A bound, not an
+   * estimate, so "started_after_ms > T" proves a restart since T. */
+  double started_after_ms;
+} kafu_node_peer_life;
+
 typedef struct kafu_node_peer {
   const kafu_config_node *node; /* borrowed from the config */
   pthread_mutex_t lock;         /* held for a whole exchange */
@@ -73,6 +84,7 @@ typedef struct kafu_node_peer {
   /* Module hashes the peer is known to hold (skips MODULE_HAVE). */
   uint8_t (*has_modules)[KAFU_SHA256_LEN];
   size_t n_has_modules;
+  kafu_node_peer_life life; /* under kafu_node_peers.life_lock, not lock */
 } kafu_node_peer;
 
 typedef struct kafu_node_peers {
@@ -81,6 +93,7 @@ typedef struct kafu_node_peers {
   const char *self;      /* borrowed: our node name */
   const char *cluster;   /* borrowed: the config's name */
   int timeout_ms;
+  pthread_mutex_t life_lock; /* every peer's life; a leaf lock, held briefly */
 } kafu_node_peers;
 
 kafu_err kafu_node_peers_init(kafu_node_peers *p, const kafu_config *cfg, const char *self,
@@ -95,6 +108,14 @@ kafu_node_peer *kafu_node_peers_find(kafu_node_peers *p, const char *name);
 kafu_err kafu_node_peer_fd(kafu_node_peers *p, kafu_node_peer *peer, int *fd, kafu_error *err);
 /* With peer->lock held: forget a broken connection. */
 void kafu_node_peer_drop(kafu_node_peer *peer);
+/* Records a HEARTBEAT reply from node `name` (ignored if not in the config)
+ * to a request sent at sent_ms that arrived at recv_ms and reported
+ * uptime_ms. Thread-safe; takes no peer->lock. */
+void kafu_node_peers_note_reply(kafu_node_peers *p, const char *name, double sent_ms,
+                                double recv_ms, uint64_t uptime_ms);
+/* What replies told about node `name` so far (all zero if none or unknown).
+ * Thread-safe; takes no peer->lock. */
+kafu_node_peer_life kafu_node_peers_life(kafu_node_peers *p, const char *name);
 bool kafu_node_peer_has_module(const kafu_node_peer *peer, const uint8_t sha[KAFU_SHA256_LEN]);
 void kafu_node_peer_note_module(kafu_node_peer *peer, const uint8_t sha[KAFU_SHA256_LEN]);
 

@@ -28,12 +28,18 @@ fault_setup() {
 }
 
 declare -A node_pid
-# start_node NAME: kafu serve in the background, logging to $work/NAME.log
-# (appended); waits until it accepts connections (10 s at most).
+# node_port NAME [CONFIG]: the port of node NAME in CONFIG ($work/kafu.yaml)
+node_port() {
+  awk -v n="  $1:" '$0==n{f=1} f&&/port:/{print $2; exit}' "${2:-$work/kafu.yaml}"
+}
+
+# start_node NAME [CONFIG]: kafu serve in the background (with CONFIG,
+# default $work/kafu.yaml), logging to $work/NAME.log (appended); waits until
+# it accepts connections (10 s at most).
 start_node() {
-  local name=$1 port
-  port=$(awk -v n="  $name:" '$0==n{f=1} f&&/port:/{print $2; exit}' "$work/kafu.yaml")
-  "$KAFU" serve --config "$work/kafu.yaml" --node "$name" 2>>"$work/$name.log" &
+  local name=$1 config=${2:-$work/kafu.yaml} port
+  port=$(node_port "$name" "$config")
+  "$KAFU" serve --config "$config" --node "$name" 2>>"$work/$name.log" &
   node_pid[$name]=$!
   for _ in $(seq 100); do
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
