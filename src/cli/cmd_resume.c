@@ -4,7 +4,6 @@
  * streams the rest of the program's output here. */
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +12,6 @@
 
 #include "cli/cli.h"
 #include "node/client.h"
-#include "node/policy.h"
 #include "node/resume.h"
 #include "node/retry.h"
 #include "util/file.h"
@@ -36,17 +34,6 @@ static void usage(FILE *out) {
           "  --config FILE     the cluster configuration (kafu.yaml)\n"
           "  --timeout SEC     give up waiting for the job after SEC seconds\n"
           "  -h, --help        this help\n");
-}
-
-static int write_out(int fd, const uint8_t *data, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, data, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return -1;
-    data += n;
-    len -= (size_t)n;
-  }
-  return 0;
 }
 
 /* MIGRATE → (MODULE_NEED → MODULE_PUT) → ACK → COMMIT. */
@@ -85,44 +72,6 @@ out:
   kafu_node_frame_free(&reply);
   free(wasm);
   return rc;
-}
-
-/* Reads OUTPUT/EVENT/EXIT until EXIT; *code is the program's exit code. */
-static kafu_err stream(int fd, unsigned timeout_s, int *code, kafu_error *err) {
-  double deadline = timeout_s ? kafu_node_now_ms() + timeout_s * 1e3 : -1;
-  for (;;) {
-    if (g_interrupted) return kafu_fail(err, KAFU_E_IO, "interrupted");
-    if (deadline > 0 && kafu_node_now_ms() > deadline)
-      return kafu_fail(err, KAFU_E_IO, "timed out after %u s", timeout_s);
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    if (poll(&p, 1, 200) <= 0) continue;
-    kafu_node_frame f;
-    kafu_node_recv_fail why;
-    if (kafu_node_recv(fd, 30000, KAFU_PROTO_MAX_PAYLOAD, &g_interrupted, &f, &why, err))
-      return kafu_error_prefix(err, "coordinator connection");
-    kafu_err rc = KAFU_OK;
-    bool done = false;
-    switch (f.h.type) {
-    case KAFU_MSG_OUTPUT:
-      if (write_out(f.msg.u.output.fd == 2 ? 2 : 1, f.msg.u.output.data.data,
-                    f.msg.u.output.data.len))
-        rc = kafu_fail(err, KAFU_E_IO, "writing the program's output: %s", strerror(errno));
-      break;
-    case KAFU_MSG_EVENT: break;
-    case KAFU_MSG_EXIT:
-      done = true;
-      if (f.msg.u.exit.status == KAFU_EXIT_ERROR)
-        rc = kafu_fail(err, KAFU_E_TRAP, "%s: %s", f.msg.u.exit.node, f.msg.u.exit.message);
-      else
-        *code = f.msg.u.exit.code;
-      break;
-    default:
-      rc = kafu_fail(err, KAFU_E_INPUT, "unexpected %s from the node",
-                     kafu_proto_type_name(f.h.type));
-    }
-    kafu_node_frame_free(&f);
-    if (rc || done) return rc;
-  }
 }
 
 int kafu_cmd_resume(int argc, char **argv) {
@@ -207,7 +156,7 @@ int kafu_cmd_resume(int argc, char **argv) {
   if (rename(snap_path, done_path))
     fprintf(stderr, "kafu resume: warning: cannot rename %s: %s\n", snap_path, strerror(errno));
   fprintf(stderr, "kafu resume: job %016llx continues on %s\n", (unsigned long long)h.job_id, dst);
-  if (stream(fd, timeout_s, &code, &err)) goto fail;
+  if (kafu_node_client_stream(fd, timeout_s, &g_interrupted, NULL, &code, &err)) goto fail;
   status = code;
   goto out;
 fail:

@@ -2,9 +2,7 @@
  * (or attach to running ones), submit the program to the first node, stream
  * its output in program order, print the migration summary, and exit with
  * the program's exit code. Nodes it started are always stopped. */
-#include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,75 +132,44 @@ static int parse(int argc, char **argv, run_opts *o) {
   return -1;
 }
 
-static int write_out(int fd, const uint8_t *data, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, data, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return -1;
-    data += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
 typedef struct run_result {
   int exit_code;
   kafu_node_trace trace;
 } run_result;
 
+/* kafu_node_client_stream hooks: the trace, and the nodes this run started. */
+typedef struct stream_ctx {
+  kafu_node_cluster *cl; /* NULL with --attach */
+  const kafu_config *cfg;
+  run_result *r;
+} stream_ctx;
+
+static kafu_err check_nodes(void *ud, kafu_error *err) {
+  stream_ctx *s = ud;
+  int st = 0, dead = s->cl ? kafu_node_cluster_check(s->cl, &st) : -1;
+  if (dead < 0) return KAFU_OK;
+  const kafu_config_node *n = &s->cfg->nodes[dead];
+  return kafu_fail(err, KAFU_E_IO, "node %s died (%s %d)%s%s", n->name,
+                   WIFSIGNALED(st) ? "signal" : "status",
+                   WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
+                   n->state_dir ? "; see its log in " : "", n->state_dir ? n->state_dir : "");
+}
+
+static void trace_event(void *ud, const char *text) {
+  kafu_node_trace_event(&((stream_ctx *)ud)->r->trace, text);
+}
+
+static void trace_exit(void *ud, const char *node) {
+  kafu_node_trace_exit(&((stream_ctx *)ud)->r->trace, node, kafu_node_wall_us());
+}
+
 /* Reads the job's frames until EXIT. Returns KAFU_OK with the program's code
  * in r->exit_code, or an error (node died, interrupted, protocol). */
 static kafu_err stream(int fd, kafu_node_cluster *cl, const kafu_config *cfg, const run_opts *o,
                        run_result *r, kafu_error *err) {
-  double deadline = o->timeout_s ? kafu_node_now_ms() + o->timeout_s * 1e3 : -1;
-  for (;;) {
-    if (g_interrupted) return kafu_fail(err, KAFU_E_IO, "interrupted");
-    if (deadline > 0 && kafu_node_now_ms() > deadline)
-      return kafu_fail(err, KAFU_E_IO, "timed out after %u s", o->timeout_s);
-    if (cl) {
-      int st = 0, dead = kafu_node_cluster_check(cl, &st);
-      if (dead >= 0)
-        return kafu_fail(err, KAFU_E_IO, "node %s died (%s %d)%s%s", cfg->nodes[dead].name,
-                         WIFSIGNALED(st) ? "signal" : "status",
-                         WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
-                         cfg->nodes[dead].state_dir ? "; see its log in " : "",
-                         cfg->nodes[dead].state_dir ? cfg->nodes[dead].state_dir : "");
-    }
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    int n = poll(&p, 1, 200);
-    if (n <= 0) continue;
-    kafu_node_frame f;
-    kafu_node_recv_fail why;
-    if (kafu_node_recv(fd, 30000, KAFU_PROTO_MAX_PAYLOAD, &g_interrupted, &f, &why, err))
-      return kafu_error_prefix(err, "coordinator connection");
-    kafu_err rc = KAFU_OK;
-    bool done = false;
-    switch (f.h.type) {
-    case KAFU_MSG_OUTPUT:
-      if (write_out(f.msg.u.output.fd == 2 ? 2 : 1, f.msg.u.output.data.data,
-                    f.msg.u.output.data.len))
-        rc = kafu_fail(err, KAFU_E_IO, "writing the program's output: %s", strerror(errno));
-      break;
-    case KAFU_MSG_EVENT: kafu_node_trace_event(&r->trace, f.msg.u.event.text); break;
-    case KAFU_MSG_EXIT:
-      kafu_node_trace_exit(&r->trace, f.msg.u.exit.node, kafu_node_wall_us());
-      done = true;
-      if (f.msg.u.exit.status == KAFU_EXIT_ERROR)
-        rc = kafu_fail(err, KAFU_E_TRAP, "%s: %s", f.msg.u.exit.node, f.msg.u.exit.message);
-      else
-        r->exit_code = f.msg.u.exit.code;
-      break;
-    case KAFU_MSG_ERROR:
-    case KAFU_MSG_NACK:
-      rc = kafu_fail(err, KAFU_E_IO, "coordinator: %s", f.msg.u.fail.message);
-      break;
-    default:
-      rc = kafu_fail(err, KAFU_E_INPUT, "unexpected %s from the coordinator",
-                     kafu_proto_type_name(f.h.type));
-    }
-    kafu_node_frame_free(&f);
-    if (rc || done) return rc;
-  }
+  stream_ctx s = {cl, cfg, r};
+  kafu_node_stream_hooks hooks = {check_nodes, trace_event, trace_exit, &s};
+  return kafu_node_client_stream(fd, o->timeout_s, &g_interrupted, &hooks, &r->exit_code, err);
 }
 
 static int run(run_opts *o) {

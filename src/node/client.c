@@ -1,9 +1,14 @@
-/* Client requests: module staging, job submission, manual offload. */
+/* Client requests: module staging, job submission, a job's output stream,
+ * manual offload. */
 #include "node/client.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "node/policy.h"
 
 kafu_err kafu_node_client_connect(const kafu_config *cfg, const kafu_config_node *n,
                                   const char *name, int timeout_ms, int *fd, kafu_error *err) {
@@ -70,6 +75,67 @@ kafu_err kafu_node_client_submit(int fd, const kafu_node_submit *s, int timeout_
   if (!rc) *job_id = reply.h.job_id;
   kafu_node_frame_free(&reply);
   return rc;
+}
+
+static int write_all(int fd, const uint8_t *data, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, data, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -1;
+    data += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+/* One frame of the stream: *done once it was the EXIT. */
+static kafu_err stream_frame(const kafu_node_frame *f, const kafu_node_stream_hooks *hooks,
+                             int *exit_code, bool *done, kafu_error *err) {
+  const kafu_msg *m = &f->msg;
+  switch (f->h.type) {
+  case KAFU_MSG_OUTPUT:
+    if (write_all(m->u.output.fd == 2 ? 2 : 1, m->u.output.data.data, m->u.output.data.len))
+      return kafu_fail(err, KAFU_E_IO, "writing the program's output: %s", strerror(errno));
+    return KAFU_OK;
+  case KAFU_MSG_EVENT:
+    if (hooks && hooks->on_event) hooks->on_event(hooks->ud, m->u.event.text);
+    return KAFU_OK;
+  case KAFU_MSG_EXIT:
+    *done = true;
+    if (hooks && hooks->on_exit) hooks->on_exit(hooks->ud, m->u.exit.node);
+    if (m->u.exit.status == KAFU_EXIT_ERROR)
+      return kafu_fail(err, KAFU_E_TRAP, "%s: %s", m->u.exit.node, m->u.exit.message);
+    *exit_code = m->u.exit.code;
+    return KAFU_OK;
+  case KAFU_MSG_ERROR:
+  case KAFU_MSG_NACK: return kafu_fail(err, KAFU_E_IO, "coordinator: %s", m->u.fail.message);
+  default:
+    return kafu_fail(err, KAFU_E_INPUT, "unexpected %s from the coordinator",
+                     kafu_proto_type_name(f->h.type));
+  }
+}
+
+kafu_err kafu_node_client_stream(int fd, unsigned timeout_s, const volatile int *interrupted,
+                                 const kafu_node_stream_hooks *hooks, int *exit_code,
+                                 kafu_error *err) {
+  double deadline = timeout_s ? kafu_node_now_ms() + timeout_s * 1e3 : -1;
+  for (;;) {
+    if (interrupted && *interrupted) return kafu_fail(err, KAFU_E_IO, "interrupted");
+    if (deadline > 0 && kafu_node_now_ms() > deadline)
+      return kafu_fail(err, KAFU_E_IO, "timed out after %u s", timeout_s);
+    kafu_err rc = hooks && hooks->check ? hooks->check(hooks->ud, err) : KAFU_OK;
+    if (rc) return rc;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, 200) <= 0) continue;
+    kafu_node_frame f;
+    kafu_node_recv_fail why;
+    if (kafu_node_recv(fd, 30000, KAFU_PROTO_MAX_PAYLOAD, interrupted, &f, &why, err))
+      return kafu_error_prefix(err, "coordinator connection");
+    bool done = false;
+    rc = stream_frame(&f, hooks, exit_code, &done, err);
+    kafu_node_frame_free(&f);
+    if (rc || done) return rc;
+  }
 }
 
 kafu_err kafu_node_client_offload(int fd, const char *dst_node, int timeout_ms, kafu_error *err) {
