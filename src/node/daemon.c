@@ -121,6 +121,7 @@ kafu_err kafu_node_serve(const kafu_config *cfg, const char *node_name,
   if (opts) d->opts = *opts;
   pthread_mutex_init(&d->lock, NULL);
   pthread_cond_init(&d->idle, NULL);
+  pthread_cond_init(&d->parked_cond, NULL);
   d->self = kafu_config_find_node(cfg, node_name);
   if (!d->self) {
     rc = kafu_fail(err, KAFU_E_INPUT, "%s: no node '%s'", cfg->path, node_name);
@@ -206,6 +207,7 @@ out:
   if (d->listen_fd >= 0) close(d->listen_fd);
   kafu_node_peers_free(&d->peers);
   free(d->empty_root);
+  kafu_node_park_forget(d, 0); /* before the modules their programs use */
   kafu_node_baselines_free(&d->baselines);
   kafu_node_offload_free(d->offload);
   free(d->offload);

@@ -77,8 +77,32 @@ typedef struct kafu_node_job {
   bool failed_output;                   /* one warning per job */
   kafu_node_baseline *enc_base; /* reference: the baseline the last capture was encoded against */
   bool stay_local; /* a MAY_OFFLOAD handoff failed for good: continue here (jobs.c) */
+  /* The image in j->job's memory after its last capture or restore: its
+   * page-hash table, seq and id (kafu_page_table_id). The table is kept up
+   * to date by every capture and restore while deltas are on. */
+  kafu_page_table table;
+  uint64_t image_seq;
+  uint8_t image_id[KAFU_SHA256_LEN];
   struct kafu_node_job *next;
 } kafu_node_job;
+
+/* A job that left this node, kept with its spent instance (jobs_park.c), or
+ * the promise of one while the job thread finishes the handoff (pending). */
+typedef struct kafu_node_parked {
+  uint64_t id;
+  kafu_node_job *j; /* NULL while pending */
+  size_t bytes;     /* its instance's memory */
+  uint64_t stamp;
+  double parked_ms; /* kafu_node_now_ms() when parked */
+  struct kafu_node_parked *next;
+} kafu_node_parked;
+
+/* Parked instances: at most this much memory in all, this many, and none
+ * idle for longer than KAFU_NODE_PARK_IDLE_MS (a node does not learn when a
+ * job it no longer runs has ended; these bound what such jobs keep). */
+#define KAFU_NODE_PARK_BUDGET ((size_t)1 << 30)
+#define KAFU_NODE_PARK_MAX 16
+#define KAFU_NODE_PARK_IDLE_MS (10 * 60 * 1000.0)
 
 /* One output item waiting for its turn at the coordinator. */
 typedef struct kafu_node_out {
@@ -138,6 +162,10 @@ struct kafu_node_daemon {
   char *empty_root; /* the preopen of a node without preopened_dir */
   kafu_node_offload *offload; /* owned: load and peer view for MAY_OFFLOAD (offload.h) */
   kafu_node_baselines baselines; /* delta baselines per (job, peer), delta.h */
+  kafu_node_parked *parked;      /* under lock; jobs_park.c */
+  pthread_cond_t parked_cond;    /* a pending park was filled or cancelled */
+  size_t parked_bytes;
+  uint64_t parked_stamp;
 };
 
 /* Module cache (daemon_modules.c). */
@@ -172,6 +200,11 @@ void kafu_node_coord_discard(kafu_node_daemon *d, kafu_node_coord *c);
 kafu_err kafu_node_job_create(kafu_node_daemon *d, uint64_t id, const char *coordinator,
                               uint64_t out_seq, kafu_node_ctx *ctx, kafu_node_module *mod,
                               kafu_node_job **out, kafu_error *err);
+/* Makes parked job j (restored with this visit's snapshot) ready to start:
+ * coordinator, output seq, context (taken from *ctx) and policy as
+ * kafu_node_job_create sets them. */
+void kafu_node_job_reuse(kafu_node_job *j, const char *coordinator, uint64_t out_seq,
+                         kafu_node_ctx *ctx);
 void kafu_node_job_free(kafu_node_job *j);
 /* Registers j and starts its thread; the daemon owns j from here on. */
 kafu_err kafu_node_job_start(kafu_node_job *j, kafu_error *err);
@@ -188,6 +221,21 @@ kafu_err kafu_node_job_migrate(kafu_node_job *j, kafu_job_result *res, kafu_erro
  * wait for COMMIT, start). Replies NACK on failure; returns whether the
  * connection may keep serving. */
 bool kafu_node_job_receive(kafu_node_daemon *d, int fd, kafu_node_frame *f);
+
+/* Parked instances (jobs_park.c). A job whose handoff is about to commit
+ * announces its parking, so that an arrival of the same job (a quick
+ * return) waits for the instance instead of missing it. */
+void kafu_node_park_announce(kafu_node_daemon *d, uint64_t id);
+/* Parks j (ownership passes; it must be unregistered and its instance
+ * spent with j->table/image_* describing its memory), filling the announced
+ * entry. Evicts the least recently parked beyond the budget. */
+void kafu_node_park(kafu_node_daemon *d, kafu_node_job *j);
+void kafu_node_park_cancel(kafu_node_daemon *d, uint64_t id);
+/* Takes job id's parked instance out (waiting up to wait_ms while it is
+ * pending); NULL when there is none. */
+kafu_node_job *kafu_node_unpark(kafu_node_daemon *d, uint64_t id, int wait_ms);
+/* Frees job id's parked instance (the job ended); id 0 frees all. */
+void kafu_node_park_forget(kafu_node_daemon *d, uint64_t id);
 
 /* Serves a new connection on its own thread (daemon_conn.c); takes fd. */
 void kafu_node_conn_start(kafu_node_daemon *d, int fd, const char *peer);

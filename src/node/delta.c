@@ -1,18 +1,15 @@
-/* The per-(job, peer) delta baselines of a node (delta.h): announce before
- * COMMIT, fill while the image is still the transferred one, seal (hash) off
- * the pause path, look up with a bounded wait, free with the job. */
-#include <errno.h>
+/* The per-(job, peer) delta baselines of a node (delta.h): page-hash tables
+ * of received images, replaced on every receipt, dropped when the job goes
+ * back to that peer or ends, and kept within a byte budget. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "node/delta.h"
 
 void kafu_node_baselines_init(kafu_node_baselines *b) {
   memset(b, 0, sizeof *b);
   pthread_mutex_init(&b->lock, NULL);
-  pthread_cond_init(&b->ready, NULL);
   b->inited = true;
 }
 
@@ -24,11 +21,12 @@ static void ensure_init(kafu_node_baselines *b) {
   pthread_mutex_unlock(&init_lock);
 }
 
-/* With b->lock held (or no other user left). */
+static size_t entry_bytes(const kafu_node_baseline *e) {
+  return e->table.n * sizeof *e->table.h;
+}
+
 static void entry_free(kafu_node_baseline *e) {
-  kafu_node_baseline *r = e->recycle;
-  if (r && --r->refs == 0 && r->unlinked) entry_free(r);
-  free(e->mem);
+  kafu_page_table_free(&e->table);
   free(e);
 }
 
@@ -40,11 +38,10 @@ static void unlink_entry(kafu_node_baselines *b, kafu_node_baseline *e) {
       *p = e->next;
       break;
     }
-  b->bytes -= e->len;
+  b->bytes -= entry_bytes(e);
   e->unlinked = true;
   e->next = NULL;
   if (e->refs == 0) entry_free(e);
-  pthread_cond_broadcast(&b->ready);
 }
 
 void kafu_node_baselines_free(kafu_node_baselines *b) {
@@ -52,7 +49,6 @@ void kafu_node_baselines_free(kafu_node_baselines *b) {
   pthread_mutex_lock(&b->lock);
   while (b->list) unlink_entry(b, b->list);
   pthread_mutex_unlock(&b->lock);
-  pthread_cond_destroy(&b->ready);
   pthread_mutex_destroy(&b->lock);
 }
 
@@ -62,103 +58,49 @@ static kafu_node_baseline *find(kafu_node_baselines *b, uint64_t job_id, const c
   return NULL;
 }
 
-kafu_node_baseline *kafu_node_baseline_announce(kafu_node_baselines *b, uint64_t job_id,
-                                                const char *peer, uint64_t seq) {
-  ensure_init(b);
-  kafu_node_baseline *e = calloc(1, sizeof *e);
-  pthread_mutex_lock(&b->lock);
-  kafu_node_baseline *old = find(b, job_id, peer);
-  if (old && e) {
-    old->refs++; /* kept for its buffer (recycle) */
-    e->recycle = old;
-  }
-  if (old) unlink_entry(b, old);
-  if (e) {
-    e->job_id = job_id;
-    snprintf(e->peer, sizeof e->peer, "%s", peer);
-    e->seq = seq;
-    e->refs = 1;
-    e->stamp = ++b->stamp;
-    e->next = b->list;
-    b->list = e;
-  }
-  pthread_mutex_unlock(&b->lock);
-  return e;
-}
-
-/* With b->lock held: drops the oldest ready, unborrowed entries until `need`
- * more bytes fit in the budget. */
+/* With b->lock held: drops the oldest entries until `need` more bytes fit. */
 static void make_room(kafu_node_baselines *b, size_t need) {
-  while (b->bytes + need > KAFU_NODE_BASELINE_BUDGET) {
-    kafu_node_baseline *oldest = NULL;
+  while (b->list && b->bytes + need > KAFU_NODE_BASELINE_BUDGET) {
+    kafu_node_baseline *oldest = b->list;
     for (kafu_node_baseline *e = b->list; e; e = e->next)
-      if (e->ready && e->refs == 0 && (!oldest || e->stamp < oldest->stamp)) oldest = e;
-    if (!oldest) return;
+      if (e->stamp < oldest->stamp) oldest = e;
     unlink_entry(b, oldest);
   }
 }
 
-bool kafu_node_baseline_fill(kafu_node_baselines *b, kafu_node_baseline *e, const uint8_t *mem,
-                             size_t len) {
-  if (!e || !mem || len == 0 || len > KAFU_NODE_BASELINE_BUDGET) return false;
-  uint8_t *copy = NULL;
-  pthread_mutex_lock(&b->lock);
-  kafu_node_baseline *r = e->recycle;
-  if (r && r->refs == 1 && r->mem && r->len == len) {
-    copy = r->mem; /* nobody borrows the old image any more: reuse its pages */
-    r->mem = NULL;
-    r->len = 0;
-  } else {
-    make_room(b, len);
+bool kafu_node_baseline_put(kafu_node_baselines *b, uint64_t job_id, const char *peer,
+                            uint64_t seq, const kafu_page_table *table,
+                            const uint8_t id[KAFU_SHA256_LEN]) {
+  ensure_init(b);
+  kafu_node_baseline_drop(b, job_id, peer);
+  size_t bytes = table->n * sizeof *table->h;
+  if (bytes > KAFU_NODE_BASELINE_BUDGET) return false;
+  kafu_node_baseline *e = calloc(1, sizeof *e);
+  if (!e || !kafu_page_table_copy(&e->table, table)) {
+    free(e);
+    return false;
   }
-  pthread_mutex_unlock(&b->lock);
-  if (!copy && !(copy = malloc(len))) return false;
-  memcpy(copy, mem, len);
+  e->job_id = job_id;
+  snprintf(e->peer, sizeof e->peer, "%s", peer);
+  e->seq = seq;
+  memcpy(e->id, id, KAFU_SHA256_LEN);
   pthread_mutex_lock(&b->lock);
-  e->mem = copy;
-  e->len = len;
-  if (!e->unlinked) b->bytes += len;
+  kafu_node_baseline *old = find(b, job_id, peer); /* a racing put */
+  if (old) unlink_entry(b, old);
+  make_room(b, bytes);
+  e->stamp = ++b->stamp;
+  e->next = b->list;
+  b->list = e;
+  b->bytes += bytes;
   pthread_mutex_unlock(&b->lock);
   return true;
 }
 
-void kafu_node_baseline_seal(kafu_node_baselines *b, kafu_node_baseline *e, bool ok) {
-  if (!e) return;
-  pthread_mutex_lock(&b->lock);
-  kafu_node_baseline *r = e->recycle;
-  e->recycle = NULL;
-  pthread_mutex_unlock(&b->lock);
-  kafu_node_baseline_release(b, r);
-  if (ok && e->mem) kafu_sha256(e->mem, e->len, e->sha256);
-  pthread_mutex_lock(&b->lock);
-  if (ok && e->mem) {
-    e->ready = true;
-    pthread_cond_broadcast(&b->ready);
-  } else if (!e->unlinked) {
-    unlink_entry(b, e);
-  }
-  pthread_mutex_unlock(&b->lock);
-  kafu_node_baseline_release(b, e);
-}
-
 kafu_node_baseline *kafu_node_baseline_get(kafu_node_baselines *b, uint64_t job_id,
-                                           const char *peer, int wait_ms) {
+                                           const char *peer) {
   ensure_init(b);
-  struct timespec until;
-  clock_gettime(CLOCK_REALTIME, &until);
-  until.tv_sec += wait_ms / 1000;
-  until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-  if (until.tv_nsec >= 1000000000L) {
-    until.tv_sec++;
-    until.tv_nsec -= 1000000000L;
-  }
   pthread_mutex_lock(&b->lock);
-  kafu_node_baseline *e;
-  while ((e = find(b, job_id, peer)) && !e->ready)
-    if (pthread_cond_timedwait(&b->ready, &b->lock, &until) == ETIMEDOUT) {
-      e = NULL;
-      break;
-    }
+  kafu_node_baseline *e = find(b, job_id, peer);
   if (e) e->refs++;
   pthread_mutex_unlock(&b->lock);
   return e;
@@ -168,6 +110,14 @@ void kafu_node_baseline_release(kafu_node_baselines *b, kafu_node_baseline *e) {
   if (!e) return;
   pthread_mutex_lock(&b->lock);
   if (--e->refs == 0 && e->unlinked) entry_free(e);
+  pthread_mutex_unlock(&b->lock);
+}
+
+void kafu_node_baseline_drop(kafu_node_baselines *b, uint64_t job_id, const char *peer) {
+  ensure_init(b);
+  pthread_mutex_lock(&b->lock);
+  kafu_node_baseline *e = find(b, job_id, peer);
+  if (e) unlink_entry(b, e);
   pthread_mutex_unlock(&b->lock);
 }
 

@@ -225,19 +225,21 @@ out:
   return rc;
 }
 
-kafu_err kafu_node_job_create(kafu_node_daemon *d, uint64_t id, const char *coordinator,
-                              uint64_t out_seq, kafu_node_ctx *ctx, kafu_node_module *mod,
-                              kafu_node_job **out, kafu_error *err) {
-  kafu_err rc = KAFU_OK;
-  kafu_node_job *j = calloc(1, sizeof *j);
-  if (!j) return kafu_fail(err, KAFU_E_NOMEM, "out of memory");
-  j->d = d;
-  j->id = id;
+/* The per-visit fields of j: where output goes, the travelling context
+ * (taken from *ctx, emptied) and a fresh policy state. */
+static void init_visit(kafu_node_job *j, const char *coordinator, uint64_t out_seq,
+                       kafu_node_ctx *ctx) {
+  kafu_node_daemon *d = j->d;
   snprintf(j->coordinator, sizeof j->coordinator, "%s", coordinator);
   j->out_seq = out_seq;
+  kafu_node_ctx_free(&j->ctx);
   j->ctx = *ctx;
   memset(ctx, 0, sizeof *ctx);
-  j->mod = mod;
+  kafu_job *job = j->job;
+  const kafu_meta *meta = j->pol.meta;
+  memset(&j->pol, 0, sizeof j->pol);
+  j->pol.job = job;
+  j->pol.meta = meta;
   j->pol.mode = (j->ctx.flags & KAFU_SUBMIT_CHAOS) ? KAFU_NODE_POLICY_CHAOS
                                                    : KAFU_NODE_POLICY_ANNOTATIONS;
   j->pol.cfg = d->cfg;
@@ -246,6 +248,21 @@ kafu_err kafu_node_job_create(kafu_node_daemon *d, uint64_t id, const char *coor
   j->pol.chaos_seed = j->ctx.chaos_seed;
   j->pol.chaos_every = d->opts.chaos_every ? d->opts.chaos_every : 1;
   j->pol.n_points = j->ctx.n_points;
+  j->failed_output = false;
+  j->stay_local = false;
+  j->next = NULL;
+}
+
+kafu_err kafu_node_job_create(kafu_node_daemon *d, uint64_t id, const char *coordinator,
+                              uint64_t out_seq, kafu_node_ctx *ctx, kafu_node_module *mod,
+                              kafu_node_job **out, kafu_error *err) {
+  kafu_err rc = KAFU_OK;
+  kafu_node_job *j = calloc(1, sizeof *j);
+  if (!j) return kafu_fail(err, KAFU_E_NOMEM, "out of memory");
+  j->d = d;
+  j->id = id;
+  j->mod = mod;
+  init_visit(j, coordinator, out_seq, ctx);
   if ((rc = new_instance(j, err))) goto out;
   *out = j;
   j = NULL;
@@ -254,25 +271,20 @@ out:
   return rc;
 }
 
+void kafu_node_job_reuse(kafu_node_job *j, const char *coordinator, uint64_t out_seq,
+                         kafu_node_ctx *ctx) {
+  init_visit(j, coordinator, out_seq, ctx);
+}
+
 /* A MAY_OFFLOAD handoff gave up: the job goes on here, restored from the
- * snapshot it was about to send, in a fresh instance (the old one is spent
- * after its unwind). */
+ * snapshot it was about to send into its own spent instance (whose memory
+ * already is that image). */
 static kafu_err stay_here(kafu_node_job *j, kafu_job_result *res, kafu_error *err) {
   kafu_err rc = kafu_node_delta_to_full(j, res, err);
   if (rc) return rc;
   kafu_node_delta_done(j);
-  kafu_job *spent = j->job;
-  j->job = NULL;
-  rc = new_instance(j, err);
-  if (!rc) rc = kafu_job_restore(j->job, res->snapshot.data, res->snapshot.len, err);
-  if (rc) {
-    kafu_job_free(j->job);
-    j->job = spent;
-    j->pol.job = spent;
-    return kafu_error_prefix(err, "continuing here");
-  }
-  kafu_job_free(spent);
-  return KAFU_OK;
+  rc = kafu_job_restore(j->job, res->snapshot.data, res->snapshot.len, err);
+  return rc ? kafu_error_prefix(err, "continuing here") : KAFU_OK;
 }
 
 void kafu_node_job_free(kafu_node_job *j) {
@@ -280,6 +292,7 @@ void kafu_node_job_free(kafu_node_job *j) {
   kafu_node_delta_done(j);
   kafu_job_free(j->job);
   kafu_node_ctx_free(&j->ctx);
+  kafu_page_table_free(&j->table);
   free(j);
 }
 
@@ -339,10 +352,20 @@ static void *job_thread(void *arg) {
     send_exit(j, KAFU_EXIT_ERROR, 1, err.msg);
   }
   /* The job ended here: its baselines are of no use any more. */
-  if (!left) kafu_node_baselines_forget_job(&d->baselines, j->id);
+  if (!left) {
+    kafu_node_baselines_forget_job(&d->baselines, j->id);
+    kafu_node_park_cancel(d, j->id);
+  }
   kafu_buf_free(&res.snapshot);
   unregister(j);
-  kafu_node_job_free(j);
+  if (left) {
+    /* Its spent instance holds the image dst got: parked for the return. */
+    j->image_seq = res.seq;
+    if (kafu_node_delta_on(d)) kafu_page_table_id(&j->table, j->image_id);
+    kafu_node_park(d, j);
+  } else {
+    kafu_node_job_free(j);
+  }
   kafu_node_thread_done(d);
   return NULL;
 }

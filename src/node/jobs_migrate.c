@@ -26,11 +26,10 @@ static const char *reason_name(uint8_t reason) {
 /* One attempt over the pooled connection: MIGRATE, maybe MODULE_PUT, ACK,
  * COMMIT, each step bounded by timeout_ms. *sent_commit tells whether the
  * job now belongs to dst; *nack_code is the code of a NACK/ERROR reply (0
- * for none). After the ACK the pair's next delta baseline is announced
- * (*announced), so a delta coming back right away waits for it. */
-static kafu_err handoff(kafu_node_job *j, kafu_node_peer *peer, const kafu_msg *mig,
-                        const kafu_job_result *res, int timeout, size_t *wire, bool *sent_commit,
-                        uint64_t *restore_us, uint16_t *nack_code, kafu_node_baseline **announced,
+ * for none). Before the COMMIT the job's parking is announced, so that the
+ * job coming back right away waits for its instance (jobs_park.c). */
+static kafu_err handoff(kafu_node_job *j, kafu_node_peer *peer, const kafu_msg *mig, int timeout,
+                        size_t *wire, bool *sent_commit, uint64_t *restore_us, uint16_t *nack_code,
                         kafu_error *err) {
   kafu_node_daemon *d = j->d;
   int fd = -1;
@@ -57,8 +56,7 @@ static kafu_err handoff(kafu_node_job *j, kafu_node_peer *peer, const kafu_msg *
   }
   kafu_node_peer_note_module(peer, j->mod->sha256);
   *restore_us = reply.msg.u.ack.restore_us;
-  if (d->cfg->migration.memory_migration == KAFU_CONFIG_MEMORY_DELTA)
-    *announced = kafu_node_baseline_announce(&d->baselines, j->id, res->dst, res->seq);
+  kafu_node_park_announce(d, j->id);
   kafu_msg commit = {.type = KAFU_MSG_COMMIT};
   size_t commit_wire = 0;
   rc = kafu_node_send(fd, &commit, j->id, 0, &commit_wire, err);
@@ -84,24 +82,20 @@ static kafu_err deliver(kafu_node_job *j, kafu_node_peer *peer, kafu_msg *mig,
   kafu_node_backoff_init(&bo, d->cfg->migration.migration_timeout_ms);
   kafu_err rc = KAFU_OK;
   for (;;) {
-    kafu_node_baseline *announced = NULL;
     uint16_t nack = 0;
     *wire = 0;
     int left = kafu_node_backoff_left_ms(&bo);
     pthread_mutex_lock(&peer->lock);
-    rc = handoff(j, peer, mig, res, left ? left : 1, wire, committed, restore_us, &nack,
-                 &announced, err);
+    rc = handoff(j, peer, mig, left ? left : 1, wire, committed, restore_us, &nack, err);
     if (rc && !*committed) kafu_node_peer_drop(peer); /* the connection may be stale or dead */
     pthread_mutex_unlock(&peer->lock);
-    if (*committed) kafu_node_delta_done(j); /* the old baseline's buffer can be reused */
-    if (announced) {
-      /* The image is the captured memory, which nothing changes any more. */
-      size_t mem_len = 0;
-      const uint8_t *mem = *committed ? kafu_job_memory(j->job, &mem_len) : NULL;
-      bool ok = mem && kafu_node_baseline_fill(&d->baselines, announced, mem, mem_len);
-      kafu_node_baseline_seal(&d->baselines, announced, ok);
+    if (*committed) {
+      /* dst restored into (or replaced) the instance it parked: the baseline
+       * received from it is spent. */
+      kafu_node_delta_done(j);
+      kafu_node_baseline_drop(&d->baselines, j->id, res->dst);
+      return KAFU_OK;
     }
-    if (*committed) return KAFU_OK;
     if (nack == KAFU_NODE_NACK_BASELINE) {
       kafu_log(KAFU_LOG_INFO, d->self->name, "job %016" PRIx64 ": %s: %s; resending in full",
                j->id, res->dst, err->msg);
@@ -258,8 +252,7 @@ bool kafu_node_job_receive(kafu_node_daemon *d, int fd, kafu_node_frame *f) {
   memset(&ctx, 0, sizeof ctx);
   kafu_node_job *j = NULL;
   kafu_node_module *mod = NULL;
-  kafu_node_baseline *base = NULL;
-  bool keep = true, committed = false;
+  bool keep = true;
   const char *src = m->u.migrate.src_node;
   double t0 = kafu_node_now_ms();
 
@@ -281,22 +274,49 @@ bool kafu_node_job_receive(kafu_node_daemon *d, int fd, kafu_node_frame *f) {
     nack(fd, id, KAFU_PROTO_MODULE_MISMATCH, err.msg);
     goto out;
   }
-  if (kafu_node_job_create(d, id, m->u.migrate.origin, m->u.migrate.next_output_seq, &ctx, mod,
-                           &j, &err))
-    goto refuse;
-  double t_created = kafu_node_now_ms();
-  bool baseline_miss = false;
-  if (kafu_node_delta_restore(j, src, m->u.migrate.snapshot.data, m->u.migrate.snapshot.len,
-                              &baseline_miss, &err)) {
-    if (!baseline_miss) goto refuse;
-    kafu_log(KAFU_LOG_INFO, d->self->name, "job %016" PRIx64 " from %s: %s", id, src, err.msg);
-    nack(fd, id, KAFU_NODE_NACK_BASELINE, err.msg);
+  const uint8_t *snap = m->u.migrate.snapshot.data;
+  size_t snap_len = m->u.migrate.snapshot.len;
+  /* The job's instance from its last visit, if it is still parked here. */
+  kafu_node_job *parked = kafu_node_unpark(d, id, KAFU_NODE_PARK_WAIT_MS);
+  if (parked && parked->mod != mod) {
+    kafu_node_job_free(parked);
+    parked = NULL;
+  }
+  char miss[KAFU_ERROR_MAX];
+  if (!kafu_node_delta_fits(parked, snap, snap_len, miss, sizeof miss)) {
+    if (parked) kafu_node_park(d, parked); /* untouched: it may still serve a full resend */
+    kafu_log(KAFU_LOG_INFO, d->self->name, "job %016" PRIx64 " from %s: %s", id, src, miss);
+    nack(fd, id, KAFU_NODE_NACK_BASELINE, miss);
     goto out;
   }
-  /* The restored image is the pair's next baseline once COMMIT arrives. */
-  base = kafu_node_delta_keep(j, src, m->u.migrate.snapshot.data, m->u.migrate.snapshot.len);
-  kafu_log(KAFU_LOG_DEBUG, d->self->name, "job %016" PRIx64 ": create %.3f ms, restore %.3f ms", id,
-           t_created - t0, kafu_node_now_ms() - t_created);
+  bool warm = false;
+  if (parked) {
+    j = parked;
+    parked = NULL;
+    if (!kafu_node_delta_restore(j, snap, snap_len, true, &err)) {
+      warm = true;
+      kafu_node_job_reuse(j, m->u.migrate.origin, m->u.migrate.next_output_seq, &ctx);
+    } else if (kafu_snapshot_is_delta(snap, snap_len, NULL, NULL)) {
+      goto refuse; /* the parked memory may be half written: j is freed */
+    } else {
+      kafu_log(KAFU_LOG_DEBUG, d->self->name,
+               "job %016" PRIx64 ": parked instance refused the snapshot (%s); using a fresh one",
+               id, err.msg);
+      kafu_node_job_free(j);
+      j = NULL;
+    }
+  }
+  double t_created = kafu_node_now_ms();
+  if (!warm) {
+    if (kafu_node_job_create(d, id, m->u.migrate.origin, m->u.migrate.next_output_seq, &ctx, mod,
+                             &j, &err))
+      goto refuse;
+    t_created = kafu_node_now_ms();
+    if (kafu_node_delta_restore(j, snap, snap_len, false, &err)) goto refuse;
+  }
+  kafu_log(KAFU_LOG_DEBUG, d->self->name,
+           "job %016" PRIx64 ": %s instance, create %.3f ms, restore %.3f ms", id,
+           warm ? "parked" : "fresh", t_created - t0, kafu_node_now_ms() - t_created);
   kafu_msg ack = {.type = KAFU_MSG_ACK};
   ack.u.ack.acked_type = KAFU_MSG_MIGRATE;
   ack.u.ack.restore_us = (uint64_t)((kafu_node_now_ms() - t0) * 1e3);
@@ -324,7 +344,11 @@ bool kafu_node_job_receive(kafu_node_daemon *d, int fd, kafu_node_frame *f) {
     keep = false;
     goto out;
   }
-  committed = true;
+  /* This node now holds the image src parked: the baseline of a delta back. */
+  if (kafu_node_delta_on(d) && kafu_node_peers_find(&d->peers, src) &&
+      !kafu_node_baseline_put(&d->baselines, id, src, j->image_seq, &j->table, j->image_id))
+    kafu_log(KAFU_LOG_WARN, d->self->name,
+             "job %016" PRIx64 ": no delta baseline kept for %s (out of memory)", id, src);
   pthread_mutex_lock(&d->lock);
   d->migrations_in++;
   pthread_mutex_unlock(&d->lock);
@@ -339,8 +363,6 @@ refuse:
   kafu_log(KAFU_LOG_WARN, d->self->name, "job %016" PRIx64 " from %s refused: %s", id, src, err.msg);
   nack(fd, id, KAFU_PROTO_RESTORE_FAILED, err.msg);
 out:
-  /* Hashing the baseline copy is off the pause: the job already runs. */
-  kafu_node_baseline_seal(&d->baselines, base, committed);
   kafu_node_ctx_free(&ctx);
   kafu_node_job_free(j);
   return keep;

@@ -113,6 +113,7 @@ static void reset_run_state(kafu_job *job) {
   job->captured = false;
   job->inner_failed = false;
   memset(&job->pending, 0, sizeof job->pending);
+  atomic_store(&job->offload_req, false); /* a request is for the run that saw it */
 }
 
 kafu_err kafu_job_restore_with(kafu_job *job, const uint8_t *snap, size_t len,

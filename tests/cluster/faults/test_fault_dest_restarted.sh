@@ -19,7 +19,7 @@ start_node edge1
 wait_run
 [ "$rc" = 0 ] || { cat "$work/err"; fail "kafu run exit $rc"; }
 expect_same "output after a restarted destination" "$work/expected" "$work/out"
-grep -q "holds no baseline" "$work/edge1.log" || { cat "$work/edge1.log"; fail "edge1 did not refuse the delta"; }
+grep -q "no instance of this job is parked here" "$work/edge1.log" || { cat "$work/edge1.log"; fail "edge1 did not refuse the delta"; }
 grep -q "resending in full" "$work/cloud1.log" || fail "cloud1 did not resend in full"
 grep -Eq "bytes on the wire \(delta\)" "$work/cloud1.log" || fail "no delta transfer at all"
 echo "ok"
