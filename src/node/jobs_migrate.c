@@ -290,6 +290,7 @@ bool kafu_node_job_receive(kafu_node_daemon *d, int fd, kafu_node_frame *f) {
     goto out;
   }
   bool warm = false;
+  double t_created = kafu_node_now_ms();
   if (parked) {
     j = parked;
     parked = NULL;
@@ -306,7 +307,6 @@ bool kafu_node_job_receive(kafu_node_daemon *d, int fd, kafu_node_frame *f) {
       j = NULL;
     }
   }
-  double t_created = kafu_node_now_ms();
   if (!warm) {
     if (kafu_node_job_create(d, id, m->u.migrate.origin, m->u.migrate.next_output_seq, &ctx, mod,
                              &j, &err))
@@ -315,8 +315,8 @@ bool kafu_node_job_receive(kafu_node_daemon *d, int fd, kafu_node_frame *f) {
     if (kafu_node_delta_restore(j, snap, snap_len, false, &err)) goto refuse;
   }
   kafu_log(KAFU_LOG_DEBUG, d->self->name,
-           "job %016" PRIx64 ": %s instance, create %.3f ms, restore %.3f ms", id,
-           warm ? "parked" : "fresh", t_created - t0, kafu_node_now_ms() - t_created);
+           "job %016" PRIx64 ": restored into a %s instance: checks+create %.3f ms, restore %.3f ms",
+           id, warm ? "parked" : "fresh", t_created - t0, kafu_node_now_ms() - t_created);
   kafu_msg ack = {.type = KAFU_MSG_ACK};
   ack.u.ack.acked_type = KAFU_MSG_MIGRATE;
   ack.u.ack.restore_us = (uint64_t)((kafu_node_now_ms() - t0) * 1e3);

