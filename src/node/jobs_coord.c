@@ -84,15 +84,21 @@ static void coord_free(kafu_node_daemon *d, kafu_node_coord *c) {
   free(c);
 }
 
-/* Records stay valid while their client stream runs: only the stream frees
- * them, after the EXIT went out. Frames for a finished job are refused. */
-kafu_err kafu_node_coord_put(kafu_node_daemon *d, uint64_t id, uint8_t type, uint64_t seq,
-                             uint8_t fd, const uint8_t *data, size_t len, kafu_error *err) {
+/* The record of job id with its lock held, or NULL. */
+static kafu_node_coord *lock_coord(kafu_node_daemon *d, uint64_t id) {
   pthread_mutex_lock(&d->lock);
   kafu_node_coord *c = d->coords;
   while (c && c->id != id) c = c->next;
   if (c) pthread_mutex_lock(&c->lock);
   pthread_mutex_unlock(&d->lock);
+  return c;
+}
+
+/* Records stay valid while their client stream runs: only the stream frees
+ * them, after the EXIT went out. Frames for a finished job are refused. */
+kafu_err kafu_node_coord_put(kafu_node_daemon *d, uint64_t id, uint8_t type, uint64_t seq,
+                             uint8_t fd, const uint8_t *data, size_t len, kafu_error *err) {
+  kafu_node_coord *c = lock_coord(d, id);
   if (!c) return kafu_fail(err, KAFU_E_INPUT, "no job %016" PRIx64 " is coordinated here", id);
   kafu_err rc = KAFU_OK;
   if (seq < c->next_seq) {
@@ -133,11 +139,7 @@ out:
 
 kafu_err kafu_node_coord_exit(kafu_node_daemon *d, uint64_t id, const kafu_msg *m,
                               kafu_error *err) {
-  pthread_mutex_lock(&d->lock);
-  kafu_node_coord *c = d->coords;
-  while (c && c->id != id) c = c->next;
-  if (c) pthread_mutex_lock(&c->lock);
-  pthread_mutex_unlock(&d->lock);
+  kafu_node_coord *c = lock_coord(d, id);
   if (!c) return kafu_fail(err, KAFU_E_INPUT, "no job %016" PRIx64 " is coordinated here", id);
   /* The job is over: the coordinator's delta baselines for it are useless. */
   kafu_node_baselines_forget_job(&d->baselines, id);
