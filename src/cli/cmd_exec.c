@@ -27,9 +27,33 @@ typedef struct exec_opts {
   int n_envs;
   kafu_wasi_preopen dirs[MAX_LIST];
   size_t n_dirs;
-  int quiet, stats;
+  int quiet, stats, warm;
   uint32_t countdown;
 } exec_opts;
+
+/* --warm: two instances take turns, as two nodes do. Each capture is encoded
+ * against the page-hash table of the image the other instance holds (the
+ * one it departed with) and applied there in place. */
+typedef struct warm_state {
+  kafu_job *slot[2];
+  kafu_page_table table[2]; /* of the image in slot[i]'s memory */
+  uint64_t seq[2];          /* that image's seq */
+  int cur;                  /* the slot running now */
+  uint8_t base_id[KAFU_SHA256_LEN]; /* id of the baseline of the last delta */
+} warm_state;
+
+/* snapshot_opts_for of --warm jobs. */
+static void warm_opts_for(void *ud, const char *dst, kafu_snapshot_opts *opts) {
+  (void)dst;
+  warm_state *w = ud;
+  int other = 1 - w->cur;
+  opts->table_out = &w->table[w->cur];
+  if (!w->slot[other]) return;
+  opts->baseline_table = &w->table[other];
+  opts->baseline_seq = w->seq[other];
+  kafu_page_table_id(&w->table[other], w->base_id);
+  memcpy(opts->baseline_hash, w->base_id, KAFU_SHA256_LEN);
+}
 
 typedef struct exec_state {
   uint64_t migrate_every;
@@ -48,6 +72,9 @@ static void usage(FILE *out) {
           "  --engines E1,E2          alternate engines at every forced migration\n"
           "  --migrate-every N        checkpoint, serialize, restore into a fresh\n"
           "                           instance at every Nth migration point\n"
+          "  --warm                   with --migrate-every: two instances take turns, as\n"
+          "                           two nodes do; each restore is a delta applied in\n"
+          "                           place into the other instance's kept memory\n"
           "  --checkpoint-to FILE     write the snapshot of the first forced migration\n"
           "                           (point N of --migrate-every, default 1) to FILE and stop\n"
           "  --restore FILE           continue a program from a snapshot file\n"
@@ -72,7 +99,7 @@ static int parse_u64(const char *s, uint64_t *out) {
 
 static int parse(int argc, char **argv, exec_opts *o) {
   enum { O_ENGINE = 256, O_ENGINES, O_EVERY, O_CKPT, O_RESTORE, O_DIR, O_ENV, O_NODE, O_CACHE,
-         O_QUIET, O_STATS, O_COUNTDOWN };
+         O_QUIET, O_STATS, O_COUNTDOWN, O_WARM };
   static const struct option longopts[] = {
       {"engine", required_argument, 0, O_ENGINE},
       {"engines", required_argument, 0, O_ENGINES},
@@ -86,6 +113,7 @@ static int parse(int argc, char **argv, exec_opts *o) {
       {"poll-countdown", required_argument, 0, O_COUNTDOWN},
       {"quiet", no_argument, 0, O_QUIET},
       {"stats", no_argument, 0, O_STATS},
+      {"warm", no_argument, 0, O_WARM},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };
@@ -128,6 +156,7 @@ static int parse(int argc, char **argv, exec_opts *o) {
     case O_CACHE: o->cache_dir = optarg; break;
     case O_QUIET: o->quiet = 1; break;
     case O_STATS: o->stats = 1; break;
+    case O_WARM: o->warm = 1; break;
     case O_DIR: {
       if (o->n_dirs == MAX_LIST) return kafu_cli_usage_error("exec", "too many --dir");
       char *colon = strchr(optarg, ':');
@@ -171,6 +200,8 @@ static int parse(int argc, char **argv, exec_opts *o) {
     }
   }
   if (o->checkpoint_to && !o->migrate_every) o->migrate_every = 1;
+  if (o->warm && (!o->migrate_every || o->checkpoint_to || o->restore_from))
+    return kafu_cli_usage_error("exec", "--warm needs --migrate-every (and no --checkpoint-to or --restore)");
   return -1; /* parsed; continue */
 }
 
@@ -207,6 +238,8 @@ static int run(exec_opts *o) {
   kafu_job_result res;
   memset(&res, 0, sizeof res);
   exec_state st = {o->migrate_every, 0};
+  warm_state warm;
+  memset(&warm, 0, sizeof warm);
   char node[KAFU_NODE_NAME_MAX];
   snprintf(node, sizeof node, "%s", o->node ? o->node : "local");
 
@@ -266,10 +299,26 @@ static int run(exec_opts *o) {
         .policy_ud = &st,
         .poll_countdown = o->countdown,
     };
-    if (kafu_job_new(&cfg, &job, &err)) goto fail;
+    if (o->warm) {
+      cfg.snapshot_opts_for = warm_opts_for;
+      cfg.snapshot_ud = &warm;
+      job = warm.slot[warm.cur];
+    }
+    bool fresh = !job;
+    if (fresh && kafu_job_new(&cfg, &job, &err)) goto fail;
+    if (o->warm) warm.slot[warm.cur] = job;
     if (snap) {
       double t0 = now_ms();
-      if (kafu_job_restore(job, snap, snap_len, &err)) {
+      kafu_job_restore_opts ro = {0};
+      if (o->warm) {
+        size_t mem_len = 0;
+        kafu_job_memory(job, &mem_len);
+        ro.table = &warm.table[warm.cur];
+        ro.in_place = !fresh && kafu_snapshot_is_delta(snap, snap_len, NULL, NULL);
+        ro.baseline_len = mem_len;
+        ro.baseline_sha256 = warm.base_id;
+      }
+      if (kafu_job_restore_with(job, snap, snap_len, &ro, &err)) {
         kafu_error_prefix(&err, o->restore_from ? o->restore_from : "snapshot");
         goto fail;
       }
@@ -288,7 +337,12 @@ static int run(exec_opts *o) {
     capture_total += res.capture_ms;
     snap_bytes_total += res.snapshot.len;
     snprintf(node, sizeof node, "%s", res.dst);
-    kafu_job_free(job);
+    if (o->warm) {
+      warm.seq[warm.cur] = res.seq; /* its spent memory holds this image */
+      warm.cur = 1 - warm.cur;
+    } else {
+      kafu_job_free(job);
+    }
     job = NULL;
     if (o->checkpoint_to) {
       if (kafu_file_write(o->checkpoint_to, res.snapshot.data, res.snapshot.len, &err)) goto fail;
@@ -311,6 +365,13 @@ fail:
   status = kafu_cli_report("exec", &err);
 out:
   kafu_buf_free(&res.snapshot);
+  if (o->warm) {
+    job = NULL; /* one of the slots */
+    for (int i = 0; i < 2; i++) {
+      kafu_job_free(warm.slot[i]);
+      kafu_page_table_free(&warm.table[i]);
+    }
+  }
   kafu_job_free(job);
   for (size_t i = 0; i < MAX_ENGINES; i++) kafu_program_free(progs[i]);
   free(wasm);

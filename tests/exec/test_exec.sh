@@ -80,5 +80,22 @@ set +e; "$KAFU" exec "$work/deep.wasm" --quiet --engine "$e" --migrate-every 1 >
 if [ $rc = 1 ] && grep -q "state region too small: rebuild with kafu cc --state-size=" "$work/err"; then ok
 else bad "small state region rc=$rc: $(cat "$work/err")"; fi
 
+# 6. --warm: two instances take turns as two nodes do; after the first
+# transfer every restore is a delta applied in place into the other
+# instance's kept memory. Output must equal native at every point.
+warm_engines=$(echo $engines | tr ' ' ',')
+for prog in heap_strings nbody_float dest_nested loops_offload; do
+  build_native "$CORPUS/$prog.c" "$work/$prog.native"
+  "$work/$prog.native" >"$work/$prog.expected"
+  build_kafu "$CORPUS/$prog.c" "$work/$prog.wasm" kafu
+  for every in 1 3; do
+    "$KAFU" exec "$work/$prog.wasm" --engines "$warm_engines" --migrate-every $every --warm --stats \
+      --quiet >"$work/out" 2>"$work/err" || { bad "warm $prog/$every: $(tail -1 "$work/err")"; continue; }
+    if ! cmp -s "$work/out" "$work/$prog.expected"; then bad "warm $prog/$every: output differs"; continue; fi
+    grep -Eq "[1-9][0-9]* forced migrations" "$work/err" && ok || bad "warm $prog/$every: no migration"
+  done
+done
+check_usage "--warm needs --migrate-every" "$work/app.wasm" --warm
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
