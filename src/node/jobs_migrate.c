@@ -344,6 +344,7 @@ bool kafu_node_job_receive(kafu_node_daemon *d, int fd, kafu_node_frame *f) {
     keep = false;
     goto out;
   }
+  kafu_node_offload_note_alive(d->offload, src, kafu_node_now_ms());
   /* This node now holds the image src parked: the baseline of a delta back. */
   if (kafu_node_delta_on(d) && kafu_node_peers_find(&d->peers, src) &&
       !kafu_node_baseline_put(&d->baselines, id, src, j->image_seq, &j->table, j->image_id))

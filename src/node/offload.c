@@ -112,17 +112,30 @@ void kafu_node_offload_note_peer(kafu_node_offload *o, const char *name, uint32_
   pthread_mutex_unlock(&o->lock);
 }
 
+void kafu_node_offload_note_alive(kafu_node_offload *o, const char *name, double now_ms) {
+  if (!o) return;
+  pthread_mutex_lock(&o->lock);
+  kafu_offload_peer *p = find_peer(o, name);
+  if (p) p->heard_ms = now_ms;
+  pthread_mutex_unlock(&o->lock);
+}
+
 bool kafu_node_offload_should(kafu_node_offload *o, const char *dst) {
   if (!o || !dst) return false;
   double now = kafu_node_now_ms();
   double alive_ms = KAFU_OFFLOAD_ALIVE_INTERVALS * (double)o->cfg->heartbeat.interval_ms + 100.0;
   pthread_mutex_lock(&o->lock);
   kafu_offload_peer *p = find_peer(o, dst);
+  /* A job that just arrived from dst proves it alive before its first
+   * heartbeat reply; the load policy still needs a heartbeat's load. */
+  double seen = p ? (p->last_reply_ms > p->heard_ms ? p->last_reply_ms : p->heard_ms) : 0;
+  bool load_known = p && p->last_reply_ms > 0;
   kafu_offload_inputs in = {
       .policy = o->self->offload.policy,
       .cpu_threshold = o->self->offload.cpu_threshold,
       .own_load = o->own_load,
-      .dst_alive = p && p->last_reply_ms > 0 && now - p->last_reply_ms <= alive_ms,
+      .dst_alive = seen > 0 && now - seen <= alive_ms &&
+                   (load_known || o->self->offload.policy != KAFU_CONFIG_OFFLOAD_LOAD),
       .dst_load = p ? p->load_permille / 1000.0 : 1.0,
   };
   kafu_offload_verdict v = kafu_offload_judge(&in);

@@ -48,6 +48,7 @@ const char *kafu_offload_verdict_text(kafu_offload_verdict v);
 typedef struct kafu_offload_peer {
   const kafu_config_node *node; /* borrowed from the config */
   double last_reply_ms;         /* kafu_node_now_ms() of the last HEARTBEAT reply; 0 = never */
+  double heard_ms;              /* of the last other sign of life (a migration from it); 0 = never */
   uint32_t load_permille;       /* from that reply */
   kafu_offload_verdict last_verdict; /* for logging changes only */
   bool logged;
@@ -79,6 +80,10 @@ void kafu_node_offload_sample(kafu_node_offload *o, double now_ms);
 uint32_t kafu_node_offload_load_permille(kafu_node_offload *o);
 /* Records a HEARTBEAT reply from node `name` carrying load_permille. */
 void kafu_node_offload_note_peer(kafu_node_offload *o, const char *name, uint32_t load_permille, double now_ms);
+
+/* Records another sign of life from node `name` (it just handed this node a
+ * job): it counts as alive, but its load stays what heartbeats said. */
+void kafu_node_offload_note_alive(kafu_node_offload *o, const char *name, double now_ms);
 
 /* The policy's question at a poll inside a MAY_OFFLOAD region whose node dst
  * is not here: applies kafu_offload_judge to the current view. Logs when the
