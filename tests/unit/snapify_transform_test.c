@@ -296,7 +296,6 @@ static void test_regions(void **state) {
   free(in.bytes);
 }
 
-
 static size_t count_calls(BinaryenModuleRef mod, const char *func, const char *target) {
   BinaryenFunctionRef f = BinaryenGetFunction(mod, func);
   assert_non_null(f);
@@ -307,6 +306,31 @@ static size_t count_calls(BinaryenModuleRef mod, const char *func, const char *t
   kafu_snapify_scan_free(&scan);
   return n;
 }
+
+/* The leaf-helper rule applies to callees only: the same call-free function
+ * with a counted loop keeps its poll when it is the MAY_OFFLOAD function. */
+static void test_offload_leaf_keeps_poll(void **state) {
+  (void)state;
+  char path[512];
+  build_wat("regions", path, sizeof path);
+  blob in = load(path);
+  kafu_buf out;
+  kafu_error err = {0};
+  static const kafu_snapify_annotation ann[] = {{KAFU_SITE_OFFLOAD, "helper", "cloud1"}};
+  assert_int_equal(snap(&in, "regions.wasm", ann, 1, KAFU_POLICY_KAFU, &out, &err), KAFU_OK);
+  expect_valid(&out, "regions.snap.wasm");
+  kafu_meta m = meta_of(&out);
+  assert_true(has_name(&m, "helper$kafu_body"));
+  BinaryenModuleRef mod = BinaryenModuleRead((char *)out.data, out.len);
+  const char *poll = import_named(mod, "kafu", "poll");
+  assert_non_null(poll);
+  assert_int_equal(count_calls(mod, "helper$kafu_body", poll), 1);
+  BinaryenModuleDispose(mod);
+  kafu_meta_free(&m);
+  kafu_buf_free(&out);
+  free(in.bytes);
+}
+
 
 /* A poll per loop head, except a nested, call-free loop counting towards an
  * invariant bound; --policy always keeps them all. */
@@ -517,6 +541,7 @@ int main(void) {
       cmocka_unit_test(test_dests_golden),
       cmocka_unit_test(test_leaf_in_printf_loop_minimal),
       cmocka_unit_test(test_regions),
+      cmocka_unit_test(test_offload_leaf_keeps_poll),
       cmocka_unit_test(test_loop_polls),
       cmocka_unit_test(test_annotations_from_section),
       cmocka_unit_test(test_refusals),
