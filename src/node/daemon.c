@@ -198,8 +198,10 @@ kafu_err kafu_node_serve(const kafu_config *cfg, const char *node_name,
   kafu_log(KAFU_LOG_INFO, node_name, "stopping");
   close(d->listen_fd);
   d->listen_fd = -1;
-  /* Give connection threads a moment to notice; jobs still running die with
-   * the process (their coordinator reports the node as gone). */
+  /* Parked jobs' threads end now. Give connection threads a moment to
+   * notice; jobs still running die with the process (their coordinator
+   * reports the node as gone). */
+  kafu_node_park_forget(d, 0);
   pthread_mutex_lock(&d->lock);
   for (int i = 0; i < 20 && d->n_threads > 0; i++) {
     pthread_mutex_unlock(&d->lock);

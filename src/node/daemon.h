@@ -83,8 +83,16 @@ typedef struct kafu_node_job {
   kafu_page_table table;
   uint64_t image_seq;
   uint8_t image_id[KAFU_SHA256_LEN];
+  /* Its thread (jobs.c): while the job is parked the thread waits on
+   * wake_cond (with the daemon lock) for wake. */
+  bool has_thread;
+  int wake; /* 0, KAFU_NODE_WAKE_RUN or KAFU_NODE_WAKE_EXIT */
+  pthread_cond_t wake_cond;
   struct kafu_node_job *next;
 } kafu_node_job;
+
+#define KAFU_NODE_WAKE_RUN 1
+#define KAFU_NODE_WAKE_EXIT 2
 
 /* A job that left this node, kept with its spent instance (jobs_park.c), or
  * the promise of one while the job thread finishes the handoff (pending). */
@@ -206,6 +214,9 @@ kafu_err kafu_node_job_create(kafu_node_daemon *d, uint64_t id, const char *coor
 void kafu_node_job_reuse(kafu_node_job *j, const char *coordinator, uint64_t out_seq,
                          kafu_node_ctx *ctx);
 void kafu_node_job_free(kafu_node_job *j);
+/* Ends a job that is not running: frees it, or tells its waiting thread to
+ * (a parked job's). */
+void kafu_node_job_release(kafu_node_job *j);
 /* Registers j and starts its thread; the daemon owns j from here on. */
 kafu_err kafu_node_job_start(kafu_node_job *j, kafu_error *err);
 /* Sends an OUTPUT/EVENT/EXIT about job j to its coordinator (or queues it
@@ -228,13 +239,14 @@ bool kafu_node_job_receive(kafu_node_daemon *d, int fd, kafu_node_frame *f);
 void kafu_node_park_announce(kafu_node_daemon *d, uint64_t id);
 /* Parks j (ownership passes; it must be unregistered and its instance
  * spent with j->table/image_* describing its memory), filling the announced
- * entry. Evicts the least recently parked beyond the budget. */
-void kafu_node_park(kafu_node_daemon *d, kafu_node_job *j);
+ * entry. Evicts the least recently parked beyond the budget. Returns false
+ * (j still the caller's) when out of memory. */
+bool kafu_node_park(kafu_node_daemon *d, kafu_node_job *j);
 void kafu_node_park_cancel(kafu_node_daemon *d, uint64_t id);
 /* Takes job id's parked instance out (waiting up to wait_ms while it is
  * pending); NULL when there is none. */
 kafu_node_job *kafu_node_unpark(kafu_node_daemon *d, uint64_t id, int wait_ms);
-/* Frees job id's parked instance (the job ended); id 0 frees all. */
+/* Releases job id's parked instance (the job ended); id 0 releases all. */
 void kafu_node_park_forget(kafu_node_daemon *d, uint64_t id);
 
 /* Serves a new connection on its own thread (daemon_conn.c); takes fd. */

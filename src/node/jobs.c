@@ -262,6 +262,7 @@ kafu_err kafu_node_job_create(kafu_node_daemon *d, uint64_t id, const char *coor
   j->d = d;
   j->id = id;
   j->mod = mod;
+  pthread_cond_init(&j->wake_cond, NULL);
   init_visit(j, coordinator, out_seq, ctx);
   if ((rc = new_instance(j, err))) goto out;
   *out = j;
@@ -293,6 +294,7 @@ void kafu_node_job_free(kafu_node_job *j) {
   kafu_job_free(j->job);
   kafu_node_ctx_free(&j->ctx);
   kafu_page_table_free(&j->table);
+  pthread_cond_destroy(&j->wake_cond);
   free(j);
 }
 
@@ -320,31 +322,28 @@ static void send_exit(kafu_node_job *j, uint8_t status, int code, const char *me
              (unsigned long long)j->id, j->coordinator, err.msg);
 }
 
-static void *job_thread(void *arg) {
-  kafu_node_job *j = arg;
+/* One visit of the job to this node: runs it until it exits, fails or
+ * leaves for good. Returns whether it left (its instance is spent). */
+static bool run_visit(kafu_node_job *j, kafu_job_result *res) {
   kafu_node_daemon *d = j->d;
-  kafu_job_result res;
-  memset(&res, 0, sizeof res);
   kafu_error err = {0};
   kafu_err rc;
   bool left = false;
   for (;;) {
-    rc = kafu_job_run(j->job, &res, &err);
-    if (rc || res.outcome != KAFU_JOB_MIGRATE) break;
+    rc = kafu_job_run(j->job, res, &err);
+    if (rc || res->outcome != KAFU_JOB_MIGRATE) break;
     j->stay_local = false;
-    rc = kafu_node_job_migrate(j, &res, &err);
-    if (!rc && j->stay_local) rc = stay_here(j, &res, &err);
+    rc = kafu_node_job_migrate(j, res, &err);
+    if (!rc && j->stay_local) rc = stay_here(j, res, &err);
     if (rc || !j->stay_local) {
       left = !rc;
       break;
     }
-    kafu_buf_free(&res.snapshot);
-    memset(&res, 0, sizeof res);
   }
   if (!rc && !left) {
     kafu_log(KAFU_LOG_INFO, d->self->name, "job %016llx: exit %d", (unsigned long long)j->id,
-             res.exit_code);
-    send_exit(j, KAFU_EXIT_CODE, res.exit_code, "");
+             res->exit_code);
+    send_exit(j, KAFU_EXIT_CODE, res->exit_code, "");
   }
   if (rc) {
     kafu_log(KAFU_LOG_ERROR, d->self->name, "job %016llx: failed: %s", (unsigned long long)j->id,
@@ -356,18 +355,55 @@ static void *job_thread(void *arg) {
     kafu_node_baselines_forget_job(&d->baselines, j->id);
     kafu_node_park_cancel(d, j->id);
   }
-  kafu_buf_free(&res.snapshot);
-  unregister(j);
-  if (left) {
+  return left;
+}
+
+/* A job's thread lives as long as the job has an instance here: after the
+ * job leaves, the thread parks with it and waits, so that the job's next
+ * visit starts without a thread spawn and on a stack whose pages are already
+ * there (kafu_node_job_start wakes it, kafu_node_job_release ends it). The
+ * snapshot buffer is kept across visits too. */
+static void *job_thread(void *arg) {
+  kafu_node_job *j = arg;
+  kafu_node_daemon *d = j->d;
+  kafu_job_result res;
+  memset(&res, 0, sizeof res);
+  for (;;) {
+    kafu_buf keep = res.snapshot; /* warm for the next capture */
+    memset(&res, 0, sizeof res);
+    res.snapshot = keep;
+    res.snapshot.len = 0;
+    bool left = run_visit(j, &res);
+    unregister(j);
+    if (!left) break;
     /* Its spent instance holds the image dst got: parked for the return. */
     j->image_seq = res.seq;
     if (kafu_node_delta_on(d)) kafu_page_table_id(&j->table, j->image_id);
-    kafu_node_park(d, j);
-  } else {
-    kafu_node_job_free(j);
+    if (!kafu_node_park(d, j)) break;
+    pthread_mutex_lock(&d->lock);
+    while (!j->wake) pthread_cond_wait(&j->wake_cond, &d->lock);
+    int wake = j->wake;
+    j->wake = 0;
+    pthread_mutex_unlock(&d->lock);
+    if (wake != KAFU_NODE_WAKE_RUN) break;
   }
+  kafu_buf_free(&res.snapshot);
+  j->has_thread = false;
+  kafu_node_job_free(j);
   kafu_node_thread_done(d);
   return NULL;
+}
+
+void kafu_node_job_release(kafu_node_job *j) {
+  if (!j) return;
+  if (!j->has_thread) {
+    kafu_node_job_free(j);
+    return;
+  }
+  pthread_mutex_lock(&j->d->lock);
+  j->wake = KAFU_NODE_WAKE_EXIT;
+  pthread_cond_signal(&j->wake_cond);
+  pthread_mutex_unlock(&j->d->lock);
 }
 
 kafu_err kafu_node_job_start(kafu_node_job *j, kafu_error *err) {
@@ -375,10 +411,18 @@ kafu_err kafu_node_job_start(kafu_node_job *j, kafu_error *err) {
   pthread_mutex_lock(&d->lock);
   j->next = d->jobs;
   d->jobs = j;
+  if (j->has_thread) { /* a parked job: its thread is waiting */
+    j->wake = KAFU_NODE_WAKE_RUN;
+    pthread_cond_signal(&j->wake_cond);
+    pthread_mutex_unlock(&d->lock);
+    return KAFU_OK;
+  }
+  j->has_thread = true;
   pthread_mutex_unlock(&d->lock);
   kafu_err rc = kafu_node_spawn(d, job_thread, j, err);
   if (rc) {
     unregister(j);
+    j->has_thread = false;
     kafu_node_job_free(j);
   }
   return rc;

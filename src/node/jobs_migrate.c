@@ -279,12 +279,13 @@ bool kafu_node_job_receive(kafu_node_daemon *d, int fd, kafu_node_frame *f) {
   /* The job's instance from its last visit, if it is still parked here. */
   kafu_node_job *parked = kafu_node_unpark(d, id, KAFU_NODE_PARK_WAIT_MS);
   if (parked && parked->mod != mod) {
-    kafu_node_job_free(parked);
+    kafu_node_job_release(parked);
     parked = NULL;
   }
   char miss[KAFU_ERROR_MAX];
   if (!kafu_node_delta_fits(parked, snap, snap_len, miss, sizeof miss)) {
-    if (parked) kafu_node_park(d, parked); /* untouched: it may still serve a full resend */
+    /* untouched: it may still serve a full resend */
+    if (parked && !kafu_node_park(d, parked)) kafu_node_job_release(parked);
     kafu_log(KAFU_LOG_INFO, d->self->name, "job %016" PRIx64 " from %s: %s", id, src, miss);
     nack(fd, id, KAFU_NODE_NACK_BASELINE, miss);
     goto out;
@@ -303,7 +304,7 @@ bool kafu_node_job_receive(kafu_node_daemon *d, int fd, kafu_node_frame *f) {
       kafu_log(KAFU_LOG_DEBUG, d->self->name,
                "job %016" PRIx64 ": parked instance refused the snapshot (%s); using a fresh one",
                id, err.msg);
-      kafu_node_job_free(j);
+      kafu_node_job_release(j);
       j = NULL;
     }
   }
@@ -365,6 +366,6 @@ refuse:
   nack(fd, id, KAFU_PROTO_RESTORE_FAILED, err.msg);
 out:
   kafu_node_ctx_free(&ctx);
-  kafu_node_job_free(j);
+  kafu_node_job_release(j);
   return keep;
 }

@@ -41,10 +41,10 @@ void kafu_node_park_announce(kafu_node_daemon *d, uint64_t id) {
     d->parked = p;
   }
   pthread_mutex_unlock(&d->lock);
-  kafu_node_job_free(stale);
+  kafu_node_job_release(stale);
 }
 
-void kafu_node_park(kafu_node_daemon *d, kafu_node_job *j) {
+bool kafu_node_park(kafu_node_daemon *d, kafu_node_job *j) {
   size_t bytes = 0;
   kafu_job_memory(j->job, &bytes);
   kafu_node_job *evicted[KAFU_NODE_PARK_MAX + 1];
@@ -63,8 +63,8 @@ void kafu_node_park(kafu_node_daemon *d, kafu_node_job *j) {
   }
   if (!p) {
     pthread_mutex_unlock(&d->lock);
-    kafu_node_job_free(j);
-    return;
+    for (size_t i = 0; i < n_evicted; i++) kafu_node_job_release(evicted[i]);
+    return false;
   }
   p->j = j;
   p->bytes = bytes;
@@ -84,7 +84,8 @@ void kafu_node_park(kafu_node_daemon *d, kafu_node_job *j) {
   }
   pthread_cond_broadcast(&d->parked_cond);
   pthread_mutex_unlock(&d->lock);
-  for (size_t i = 0; i < n_evicted; i++) kafu_node_job_free(evicted[i]);
+  for (size_t i = 0; i < n_evicted; i++) kafu_node_job_release(evicted[i]);
+  return true;
 }
 
 void kafu_node_park_cancel(kafu_node_daemon *d, uint64_t id) {
@@ -92,7 +93,7 @@ void kafu_node_park_cancel(kafu_node_daemon *d, uint64_t id) {
   kafu_node_parked *p = find(d, id);
   kafu_node_job *j = p && !p->j ? unlink_parked(d, p) : NULL;
   pthread_mutex_unlock(&d->lock);
-  kafu_node_job_free(j);
+  kafu_node_job_release(j);
 }
 
 kafu_node_job *kafu_node_unpark(kafu_node_daemon *d, uint64_t id, int wait_ms) {
@@ -122,6 +123,6 @@ void kafu_node_park_forget(kafu_node_daemon *d, uint64_t id) {
     kafu_node_job *j = p ? unlink_parked(d, p) : NULL;
     pthread_mutex_unlock(&d->lock);
     if (!p) return;
-    kafu_node_job_free(j);
+    kafu_node_job_release(j);
   }
 }
