@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest: run-serial
 # offload.policy: load with pinned nodes (nodes.*.cpus): edge1 on CPU 1,
 # cloud2 (the MAY_OFFLOAD node) on CPU 0, each measuring only its own CPU.
 # With a CPU hog pinned to CPU 1, edge1 is loaded and cloud2 is not: heavy()
