@@ -79,6 +79,11 @@ static void *heartbeat_thread(void *arg) {
       }
       kafu_node_frame_free(&reply);
     }
+    double heard = atomic_load(&d->coordinator_heard_ms);
+    if (heard > d->last_coordinator_ok_ms) {
+      d->last_coordinator_ok_ms = heard;
+      seen = true;
+    }
     double silent = kafu_node_now_ms() - d->last_coordinator_ok_ms;
     double limit = seen ? 3.0 * interval + 100 : (10000 > 3.0 * interval ? 10000 : 3.0 * interval);
     if (silent > limit) {

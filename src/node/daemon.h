@@ -7,6 +7,7 @@
 #define KAFU_NODE_DAEMON_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -163,6 +164,9 @@ struct kafu_node_daemon {
   uint64_t migrations_in, migrations_out;
   uint64_t job_counter;
   double last_coordinator_ok_ms;
+  /* When the first node last handed this node a job (a sign of life beside
+   * heartbeat replies, which a busy coordinator may answer late). */
+  _Atomic double coordinator_heard_ms;
   /* Per config node: when its HEARTBEAT came (0 never). Own lock, taken
    * with a coordinator record's lock held (jobs_coord.c). */
   pthread_mutex_t hb_lock;

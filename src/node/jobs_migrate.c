@@ -346,6 +346,8 @@ bool kafu_node_job_receive(kafu_node_daemon *d, int fd, kafu_node_frame *f) {
     goto out;
   }
   kafu_node_offload_note_alive(d->offload, src, kafu_node_now_ms());
+  if (!strcmp(src, kafu_config_first_node(d->cfg)->name))
+    atomic_store(&d->coordinator_heard_ms, kafu_node_now_ms());
   /* This node now holds the image src parked: the baseline of a delta back. */
   if (kafu_node_delta_on(d) && kafu_node_peers_find(&d->peers, src) &&
       !kafu_node_baseline_put(&d->baselines, id, src, j->image_seq, &j->table, j->image_id))

@@ -77,8 +77,9 @@ bool kafu_page_table_copy(kafu_page_table *dst, const kafu_page_table *src);
 /* Hashes every page of mem (len a multiple of 4 KiB) into t; two threads for
  * large images. Returns false when out of memory. */
 bool kafu_page_table_build(kafu_page_table *t, const uint8_t *mem, size_t len);
-/* The image id: SHA-256 over the table's entries. Kafu nodes name delta
- * baselines by it (docs/snapshot-format.md, "Baseline hash"). */
+/* The image id: 32 bytes, two XXH3-128s (seeds 0 and 1) over the table's
+ * entries. Kafu nodes name delta baselines by it (docs/snapshot-format.md,
+ * "Baseline identity"). */
 void kafu_page_table_id(const kafu_page_table *t, uint8_t out[KAFU_SHA256_LEN]);
 void kafu_page_table_free(kafu_page_table *t);
 

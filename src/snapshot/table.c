@@ -57,8 +57,17 @@ void kafu_page_table_free(kafu_page_table *t) {
   memset(t, 0, sizeof *t);
 }
 
+/* Two XXH3-128s of the table (seeds 0 and 1): 32 bytes, like a SHA-256,
+ * at ~20 GB/s instead of ~2 GB/s (64 MiB of memory is a 256 KiB table, and
+ * the id is computed on the migration pause). */
 void kafu_page_table_id(const kafu_page_table *t, uint8_t out[KAFU_SHA256_LEN]) {
-  kafu_sha256(t->h, t->n * sizeof *t->h, out);
+  for (uint64_t seed = 0; seed < 2; seed++) {
+    XXH128_hash_t h = XXH3_128bits_withSeed(t->h, t->n * sizeof *t->h, seed);
+    for (int i = 0; i < 8; i++) {
+      out[seed * 16 + i] = (uint8_t)(h.low64 >> (8 * i));
+      out[seed * 16 + 8 + i] = (uint8_t)(h.high64 >> (8 * i));
+    }
+  }
 }
 
 /* ---- hashing many pages, maybe on two threads ---- */
