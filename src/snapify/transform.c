@@ -495,11 +495,12 @@ kafu_err kafu_snapify_transform(const uint8_t *wasm, size_t len, const kafu_meta
   *out_meta = c.meta;
   memset(&c.meta, 0, sizeof c.meta);
 out:
+  /* before the graph goes: its n_funcs sizes the plan */
+  for (size_t i = 0; c.plan && i < c.graph.n_funcs; i++) free(c.plan[i].want);
+  free(c.plan);
   kafu_meta_free(&c.meta);
   kafu_snapify_graph_free(&c.graph);
   kafu_snapify_graph_free(&after);
-  for (size_t i = 0; c.plan && i < c.graph.n_funcs; i++) free(c.plan[i].want);
-  free(c.plan);
   free(only);
   if (c.mod) BinaryenModuleDispose(c.mod);
   return rc;
