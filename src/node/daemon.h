@@ -78,11 +78,11 @@ typedef struct kafu_node_job {
   bool failed_output;                   /* one warning per job */
   kafu_node_baseline *enc_base; /* reference: the baseline the last capture was encoded against */
   bool stay_local; /* a MAY_OFFLOAD handoff failed for good: continue here (jobs.c) */
-  /* The image in j->job's memory after its last capture or restore: its
-   * page-hash table, seq and id (kafu_page_table_id). The table is kept up
-   * to date by every capture and restore while deltas are on. */
+  /* The image in j->job's memory after its last capture or restore (its
+   * seq is kafu_job_seq): its page-hash table and id (kafu_page_table_id).
+   * The table is kept up to date by every capture and restore while deltas
+   * are on. */
   kafu_page_table table;
-  uint64_t image_seq;
   uint8_t image_id[KAFU_SHA256_LEN];
   /* Its thread (jobs.c): while the job is parked the thread waits on
    * wake_cond (with the daemon lock) for wake. */

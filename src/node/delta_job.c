@@ -32,7 +32,7 @@ bool kafu_node_delta_fits(const kafu_node_job *p, const uint8_t *snap, size_t le
   uint64_t want_seq = 0;
   uint8_t want[KAFU_SHA256_LEN];
   if (!kafu_snapshot_is_delta(snap, len, &want_seq, want)) return true;
-  if (p && p->image_seq == want_seq && !memcmp(p->image_id, want, KAFU_SHA256_LEN)) return true;
+  if (p && kafu_job_seq(p->job) == want_seq && !memcmp(p->image_id, want, KAFU_SHA256_LEN)) return true;
   char want_hex[65], have_hex[65];
   kafu_sha256_hex(want, want_hex);
   if (!p) {
@@ -45,18 +45,9 @@ bool kafu_node_delta_fits(const kafu_node_job *p, const uint8_t *snap, size_t le
     snprintf(msg, cap,
              "baseline mismatch: delta against seq %" PRIu64 " (%.16s…), the parked instance "
              "holds seq %" PRIu64 " (%.16s…); send it in full",
-             want_seq, want_hex, p->image_seq, have_hex);
+             want_seq, want_hex, kafu_job_seq(p->job), have_hex);
   }
   return false;
-}
-
-/* The seq field of a snapshot header (docs/snapshot-format.md, offset 56);
- * the header was validated by the restore. */
-static uint64_t snapshot_seq(const uint8_t *snap, size_t len) {
-  uint64_t v = 0;
-  if (len < 64) return 0;
-  for (int i = 7; i >= 0; i--) v = v << 8 | snap[56 + i];
-  return v;
 }
 
 kafu_err kafu_node_delta_restore(kafu_node_job *j, const uint8_t *snap, size_t len, bool in_place,
@@ -75,7 +66,6 @@ kafu_err kafu_node_delta_restore(kafu_node_job *j, const uint8_t *snap, size_t l
   }
   kafu_err rc = kafu_job_restore_with(j->job, snap, len, &o, err);
   if (rc) return rc;
-  j->image_seq = snapshot_seq(snap, len);
   if (o.table) kafu_page_table_id(o.table, j->image_id);
   return KAFU_OK;
 }

@@ -26,7 +26,7 @@ bool kafu_node_delta_fits(const kafu_node_job *p, const uint8_t *snap, size_t le
 
 /* Restores snap (borrowed) into j->job: a fresh instance, or (in_place) a
  * parked spent one whose memory is the delta's baseline. Keeps j->table and
- * j->image_seq current. Errors as kafu_job_restore_with. */
+ * j->image_id current. Errors as kafu_job_restore_with. */
 kafu_err kafu_node_delta_restore(kafu_node_job *j, const uint8_t *snap, size_t len, bool in_place,
                                  kafu_error *err);
 

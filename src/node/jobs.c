@@ -377,7 +377,6 @@ static void *job_thread(void *arg) {
     unregister(j);
     if (!left) break;
     /* Its spent instance holds the image dst got: parked for the return. */
-    j->image_seq = res.seq;
     if (kafu_node_delta_on(d)) kafu_page_table_id(&j->table, j->image_id);
     if (!kafu_node_park(d, j)) break;
     pthread_mutex_lock(&d->lock);

@@ -350,7 +350,8 @@ bool kafu_node_job_receive(kafu_node_daemon *d, int fd, kafu_node_frame *f) {
     atomic_store(&d->coordinator_heard_ms, kafu_node_now_ms());
   /* This node now holds the image src parked: the baseline of a delta back. */
   if (kafu_node_delta_on(d) && kafu_node_peers_find(&d->peers, src) &&
-      !kafu_node_baseline_put(&d->baselines, id, src, j->image_seq, &j->table, j->image_id))
+      !kafu_node_baseline_put(&d->baselines, id, src, kafu_job_seq(j->job), &j->table,
+                               j->image_id))
     kafu_log(KAFU_LOG_WARN, d->self->name,
              "job %016" PRIx64 ": no delta baseline kept for %s (out of memory)", id, src);
   pthread_mutex_lock(&d->lock);

@@ -66,6 +66,8 @@ void kafu_job_free(kafu_job *job) {
 
 const char *kafu_job_node(const kafu_job *job) { return job->node; }
 
+uint64_t kafu_job_seq(const kafu_job *job) { return job->seq; }
+
 const kafu_mig_frame *kafu_job_stack(const kafu_job *job, size_t *depth) {
   *depth = job->depth;
   return job->stack;

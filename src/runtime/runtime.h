@@ -183,6 +183,9 @@ const uint8_t *kafu_job_memory(kafu_job *job, size_t *len);
  * may hold a buffer from an earlier call (len 0): it is reused. */
 kafu_err kafu_job_run(kafu_job *job, kafu_job_result *res, kafu_error *err);
 
+/* The seq of the job's last capture or restore: after a MIGRATE outcome (or
+ * a restore) the instance's memory is that snapshot's image. */
+uint64_t kafu_job_seq(const kafu_job *job);
 /* The node the job runs on now (changes with KAFU_RENAME). */
 const char *kafu_job_node(const kafu_job *job);
 /* The migration stack, innermost last (borrowed). */
