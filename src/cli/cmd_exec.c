@@ -36,9 +36,9 @@ typedef struct exec_opts {
  * one it departed with) and applied there in place. */
 typedef struct warm_state {
   kafu_job *slot[2];
-  kafu_page_table table[2]; /* of the image in slot[i]'s memory */
-  uint64_t seq[2];          /* that image's seq */
-  int cur;                  /* the slot running now */
+  kafu_page_table table[2];         /* of the image in slot[i]'s memory */
+  uint64_t seq[2];                  /* that image's seq */
+  int cur;                          /* the slot running now */
   uint8_t base_id[KAFU_SHA256_LEN]; /* id of the baseline of the last delta */
 } warm_state;
 
@@ -98,8 +98,21 @@ static int parse_u64(const char *s, uint64_t *out) {
 }
 
 static int parse(int argc, char **argv, exec_opts *o) {
-  enum { O_ENGINE = 256, O_ENGINES, O_EVERY, O_CKPT, O_RESTORE, O_DIR, O_ENV, O_NODE, O_CACHE,
-         O_QUIET, O_STATS, O_COUNTDOWN, O_WARM };
+  enum {
+    O_ENGINE = 256,
+    O_ENGINES,
+    O_EVERY,
+    O_CKPT,
+    O_RESTORE,
+    O_DIR,
+    O_ENV,
+    O_NODE,
+    O_CACHE,
+    O_QUIET,
+    O_STATS,
+    O_COUNTDOWN,
+    O_WARM
+  };
   static const struct option longopts[] = {
       {"engine", required_argument, 0, O_ENGINE},
       {"engines", required_argument, 0, O_ENGINES},
@@ -180,7 +193,8 @@ static int parse(int argc, char **argv, exec_opts *o) {
     case 'h': usage(stdout); return 0;
     case '?':
     default:
-      if (optopt) return kafu_cli_usage_error("exec", "option '-%c' is unknown or needs a value", optopt);
+      if (optopt)
+        return kafu_cli_usage_error("exec", "option '-%c' is unknown or needs a value", optopt);
       return kafu_cli_usage_error("exec", "unknown option '%s'", argv[optind - 1]);
     }
   }
@@ -201,7 +215,8 @@ static int parse(int argc, char **argv, exec_opts *o) {
   }
   if (o->checkpoint_to && !o->migrate_every) o->migrate_every = 1;
   if (o->warm && (!o->migrate_every || o->checkpoint_to || o->restore_from))
-    return kafu_cli_usage_error("exec", "--warm needs --migrate-every (and no --checkpoint-to or --restore)");
+    return kafu_cli_usage_error(
+        "exec", "--warm needs --migrate-every (and no --checkpoint-to or --restore)");
   return -1; /* parsed; continue */
 }
 
@@ -272,7 +287,8 @@ static int run(exec_opts *o) {
   const char *argv[MAX_LIST + 1];
   const char *base = strrchr(o->wasm_path, '/');
   argv[0] = base ? base + 1 : o->wasm_path;
-  for (int i = 0; i < o->n_args; i++) argv[i + 1] = o->args[i];
+  for (int i = 0; i < o->n_args; i++)
+    argv[i + 1] = o->args[i];
 
   size_t engine_idx = 0;
   uint64_t n_migrations = 0;
@@ -293,8 +309,13 @@ static int run(exec_opts *o) {
     kafu_job_config cfg = {
         .program = progs[engine_idx],
         .node = node,
-        .wasi = {.argc = o->n_args + 1, .argv = argv, .envc = o->n_envs, .envp = o->envs,
-                 .n_preopens = o->n_dirs, .preopens = o->dirs, .stdin_fd = 0},
+        .wasi = {.argc = o->n_args + 1,
+                 .argv = argv,
+                 .envc = o->n_envs,
+                 .envp = o->envs,
+                 .n_preopens = o->n_dirs,
+                 .preopens = o->dirs,
+                 .stdin_fd = 0},
         .policy = exec_policy,
         .policy_ud = &st,
         .poll_countdown = o->countdown,
@@ -339,6 +360,7 @@ static int run(exec_opts *o) {
     snprintf(node, sizeof node, "%s", res.dst);
     if (o->warm) {
       warm.seq[warm.cur] = res.seq; /* its spent memory holds this image */
+      kafu_job_track_settle(job);   /* as a node does when it parks one */
       warm.cur = 1 - warm.cur;
     } else {
       kafu_job_free(job);
@@ -373,7 +395,8 @@ out:
     }
   }
   kafu_job_free(job);
-  for (size_t i = 0; i < MAX_ENGINES; i++) kafu_program_free(progs[i]);
+  for (size_t i = 0; i < MAX_ENGINES; i++)
+    kafu_program_free(progs[i]);
   free(wasm);
   free(snap);
   return status;

@@ -16,7 +16,8 @@
 /* ---- job context ---- */
 
 static void free_list(char **list, uint32_t n) {
-  for (uint32_t i = 0; i < n; i++) free(list[i]);
+  for (uint32_t i = 0; i < n; i++)
+    free(list[i]);
   free(list);
 }
 
@@ -35,9 +36,11 @@ void kafu_node_ctx_encode(const kafu_node_ctx *c, kafu_buf *out) {
   kafu_buf_u64le(out, c->n_points);
   kafu_buf_str(out, c->program ? c->program : "");
   kafu_buf_u32le(out, c->n_args);
-  for (uint32_t i = 0; i < c->n_args; i++) kafu_buf_str(out, c->args[i]);
+  for (uint32_t i = 0; i < c->n_args; i++)
+    kafu_buf_str(out, c->args[i]);
   kafu_buf_u32le(out, c->n_env);
-  for (uint32_t i = 0; i < c->n_env; i++) kafu_buf_str(out, c->env[i]);
+  for (uint32_t i = 0; i < c->n_env; i++)
+    kafu_buf_str(out, c->env[i]);
 }
 
 static char *rd_str(kafu_rd *r) {
@@ -84,8 +87,7 @@ kafu_err kafu_node_ctx_decode(const uint8_t *data, size_t len, kafu_node_ctx *c,
   bool ok = !r.bad && rd_list(&r, &c->args, &c->n_args) && rd_list(&r, &c->env, &c->n_env);
   if (!ok || r.bad || kafu_rd_left(&r) != 0) {
     kafu_node_ctx_free(c);
-    return kafu_fail(err, KAFU_E_INPUT, "job context: malformed at offset %zu",
-                     kafu_rd_offset(&r));
+    return kafu_fail(err, KAFU_E_INPUT, "job context: malformed at offset %zu", kafu_rd_offset(&r));
   }
   return KAFU_OK;
 }
@@ -104,9 +106,9 @@ static char **dup_list(const char **src, uint32_t n, bool *ok) {
 kafu_err kafu_node_ctx_from_submit(const kafu_msg *submit, kafu_node_ctx *c, kafu_error *err) {
   memset(c, 0, sizeof *c);
   bool ok = true;
-  c->program = strdup(submit->u.submit.program && *submit->u.submit.program
-                          ? submit->u.submit.program
-                          : "app.wasm");
+  c->program =
+      strdup(submit->u.submit.program && *submit->u.submit.program ? submit->u.submit.program
+                                                                   : "app.wasm");
   c->args = dup_list(submit->u.submit.args, submit->u.submit.n_args, &ok);
   c->n_args = submit->u.submit.n_args;
   c->env = dup_list(submit->u.submit.env, submit->u.submit.n_env, &ok);
@@ -133,11 +135,13 @@ kafu_err kafu_node_job_emit(kafu_node_job *j, const kafu_msg *m, kafu_error *err
       return kafu_node_coord_put(d, j->id, KAFU_MSG_EVENT, m->u.event.out_seq, 0,
                                  (const uint8_t *)m->u.event.text, strlen(m->u.event.text), err);
     case KAFU_MSG_EXIT: return kafu_node_coord_exit(d, j->id, m, err);
-    default: return kafu_fail(err, KAFU_E_INTERNAL, "cannot emit %s", kafu_proto_type_name(m->type));
+    default:
+      return kafu_fail(err, KAFU_E_INTERNAL, "cannot emit %s", kafu_proto_type_name(m->type));
     }
   }
   kafu_node_peer *peer = kafu_node_peers_find(&d->peers, j->coordinator);
-  if (!peer) return kafu_fail(err, KAFU_E_INPUT, "coordinator %s is not in the config", j->coordinator);
+  if (!peer)
+    return kafu_fail(err, KAFU_E_INPUT, "coordinator %s is not in the config", j->coordinator);
   kafu_err rc = KAFU_OK;
   pthread_mutex_lock(&peer->lock);
   for (int attempt = 0; attempt < 2; attempt++) {
@@ -193,7 +197,8 @@ static kafu_err new_instance(kafu_node_job *j, kafu_error *err) {
     goto out;
   }
   argv[0] = j->ctx.program;
-  for (uint32_t i = 0; i < j->ctx.n_args; i++) argv[i + 1] = j->ctx.args[i];
+  for (uint32_t i = 0; i < j->ctx.n_args; i++)
+    argv[i + 1] = j->ctx.args[i];
   /* The preopened dir is the program's "/" and ".". Every node preopens the
    * same guest names, an empty dir when it has none: wasi-libc reads the
    * preopen table once at start, so it must mean the same on every node. */
@@ -207,9 +212,15 @@ static kafu_err new_instance(kafu_node_job *j, kafu_error *err) {
   kafu_job_config cfg = {
       .program = prog,
       .node = d->self->name,
-      .wasi = {.argc = (int)j->ctx.n_args + 1, .argv = argv, .envc = (int)j->ctx.n_env,
-               .envp = (const char *const *)j->ctx.env, .n_preopens = n_pre, .preopens = pre,
-               .output = output_hook, .output_ud = j, .stdin_fd = -1},
+      .wasi = {.argc = (int)j->ctx.n_args + 1,
+               .argv = argv,
+               .envc = (int)j->ctx.n_env,
+               .envp = (const char *const *)j->ctx.env,
+               .n_preopens = n_pre,
+               .preopens = pre,
+               .output = output_hook,
+               .output_ud = j,
+               .stdin_fd = -1},
       .policy = kafu_node_policy_decide,
       .policy_ud = &j->pol,
       .job_id = j->id,
@@ -240,8 +251,8 @@ static void init_visit(kafu_node_job *j, const char *coordinator, uint64_t out_s
   memset(&j->pol, 0, sizeof j->pol);
   j->pol.job = job;
   j->pol.meta = meta;
-  j->pol.mode = (j->ctx.flags & KAFU_SUBMIT_CHAOS) ? KAFU_NODE_POLICY_CHAOS
-                                                   : KAFU_NODE_POLICY_ANNOTATIONS;
+  j->pol.mode =
+      (j->ctx.flags & KAFU_SUBMIT_CHAOS) ? KAFU_NODE_POLICY_CHAOS : KAFU_NODE_POLICY_ANNOTATIONS;
   j->pol.cfg = d->cfg;
   j->pol.here = d->self->name;
   j->pol.offload = d->offload;
@@ -378,9 +389,13 @@ static void *job_thread(void *arg) {
     if (!left) break;
     /* Its spent instance holds the image dst got: parked for the return. */
     if (kafu_node_delta_on(d)) kafu_page_table_id(&j->table, j->image_id);
+    /* Write tracking for its next departure, set up now rather than on the
+     * return's pause (before parking: after it, a restore may take j). */
+    if (j->job) kafu_job_track_settle(j->job);
     if (!kafu_node_park(d, j)) break;
     pthread_mutex_lock(&d->lock);
-    while (!j->wake) pthread_cond_wait(&j->wake_cond, &d->lock);
+    while (!j->wake)
+      pthread_cond_wait(&j->wake_cond, &d->lock);
     int wake = j->wake;
     j->wake = 0;
     pthread_mutex_unlock(&d->lock);

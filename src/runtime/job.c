@@ -28,8 +28,8 @@ kafu_err kafu_job_new(const kafu_job_config *cfg, kafu_job **out, kafu_error *er
   job->countdown = cfg->poll_countdown ? cfg->poll_countdown : KAFU_POLL_COUNTDOWN_DEFAULT;
   job->adaptive = cfg->poll_countdown == 0;
   job->state_base = job->prog->meta.state_base;
-  job->state_size = job->prog->meta.state_size ? job->prog->meta.state_size
-                                                 : KAFU_STATE_SIZE_DEFAULT;
+  job->state_size =
+      job->prog->meta.state_size ? job->prog->meta.state_size : KAFU_STATE_SIZE_DEFAULT;
   job->n_globals = job->prog->meta.n_globals;
   atomic_init(&job->offload_req, false);
 
@@ -41,8 +41,8 @@ kafu_err kafu_job_new(const kafu_job_config *cfg, kafu_job **out, kafu_error *er
     goto out;
   }
   job->n_imports = kafu_wasi_imports(job->wasi, job->imports, MAX_IMPORTS);
-  job->n_imports += kafu_points_imports(job, job->imports + job->n_imports,
-                                        MAX_IMPORTS - job->n_imports);
+  job->n_imports +=
+      kafu_points_imports(job, job->imports + job->n_imports, MAX_IMPORTS - job->n_imports);
   const kafu_engine_ops *eng = job->prog->engine;
   rc = eng->instantiate(job->prog->module, job->imports, job->n_imports, &job->inst, err);
   if (rc) goto out;
@@ -55,6 +55,7 @@ out:
 
 void kafu_job_free(kafu_job *job) {
   if (!job) return;
+  kafu_track_free(job); /* unregister before the memory goes */
   if (job->inst) job->prog->engine->instance_free(job->inst);
   kafu_wasi_free(job->wasi);
   free(job->imports);
@@ -64,16 +65,22 @@ void kafu_job_free(kafu_job *job) {
   free(job);
 }
 
-const char *kafu_job_node(const kafu_job *job) { return job->node; }
+const char *kafu_job_node(const kafu_job *job) {
+  return job->node;
+}
 
-uint64_t kafu_job_seq(const kafu_job *job) { return job->seq; }
+uint64_t kafu_job_seq(const kafu_job *job) {
+  return job->seq;
+}
 
 const kafu_mig_frame *kafu_job_stack(const kafu_job *job, size_t *depth) {
   *depth = job->depth;
   return job->stack;
 }
 
-void kafu_job_request_offload(kafu_job *job) { atomic_store(&job->offload_req, true); }
+void kafu_job_request_offload(kafu_job *job) {
+  atomic_store(&job->offload_req, true);
+}
 
 bool kafu_job_offload_requested(const kafu_job *job) {
   return atomic_load((atomic_bool *)&job->offload_req);
@@ -123,6 +130,7 @@ kafu_err kafu_job_restore_with(kafu_job *job, const uint8_t *snap, size_t len,
   static const kafu_job_restore_opts none;
   if (!o) o = &none;
   reset_run_state(job);
+  kafu_track_before_restore(job, o->in_place);
   kafu_snapshot s;
   memset(&s, 0, sizeof s);
   kafu_snapshot_decode_opts dopts = {
@@ -144,7 +152,10 @@ kafu_err kafu_job_restore_with(kafu_job *job, const uint8_t *snap, size_t len,
                        o->baseline_len);
   }
   kafu_err rc = kafu_snapshot_decode_ex(snap, len, &dopts, &s, err);
-  if (rc) return rc;
+  if (rc) {
+    kafu_track_after_restore(job, o->table, false);
+    return rc;
+  }
   size_t mem_size = 0;
   uint8_t *mem = kafu_instance_memory(job->inst, &mem_size);
   if (s.state_len) {
@@ -166,7 +177,9 @@ kafu_err kafu_job_restore_with(kafu_job *job, const uint8_t *snap, size_t len,
   if (rc) goto out;
   job->seq = s.seq;
   job->restored = true;
+  job->track.restore_pages = o->in_place ? s.pages_carried : 0;
 out:
+  kafu_track_after_restore(job, o->table, rc == KAFU_OK);
   kafu_snapshot_free(&s);
   return rc;
 }
@@ -230,6 +243,7 @@ kafu_err kafu_job_encode_again(kafu_job *job, const kafu_snapshot_opts *opts, ka
 /* After the unwind reached _start's caller: save globals, take memory, the
  * WASI state and the migration stack into an encoded snapshot. */
 static kafu_err capture(kafu_job *job, kafu_job_result *res, kafu_error *err) {
+  job->t_unwound = now_ms();
   kafu_err rc = call0(job, "asyncify_stop_unwind", 0, false, err);
   if (rc == KAFU_E_TRAP) /* Asyncify checks the data pointer against its end here */
     return kafu_fail(err, KAFU_E_LIMIT,
@@ -256,7 +270,15 @@ static kafu_err capture(kafu_job *job, kafu_job_result *res, kafu_error *err) {
   res->snapshot.failed = false;
   size_t mem_size = 0;
   kafu_instance_memory(job->inst, &mem_size);
+  double t_scan = now_ms();
+  bool scanned = kafu_track_before_encode(job, &opts);
+  double t_enc = now_ms();
   rc = encode_capture(job, &opts, &res->snapshot, err);
+  double t_done = now_ms();
+  kafu_track_after_encode(job, &opts, scanned, rc == KAFU_OK);
+  kafu_log(KAFU_LOG_DEBUG, "job",
+           "capture: state %.3f ms, scan %.3f ms, encode %.3f ms (%zu bytes)",
+           t_scan - job->t_unwound, t_enc - t_scan, t_done - t_enc, res->snapshot.len);
   if (rc) return rc;
   res->outcome = KAFU_JOB_MIGRATE;
   memcpy(res->dst, job->pending.dst, sizeof res->dst);
@@ -269,6 +291,7 @@ kafu_err kafu_job_run(kafu_job *job, kafu_job_result *res, kafu_error *err) {
   kafu_err rc;
   double t0 = 0;
   job->captured = false;
+  kafu_track_arm_pending(job);
   if (job->restored) {
     job->restored = false;
     rc = call0(job, "asyncify_start_rewind", job->state_base, true, err);

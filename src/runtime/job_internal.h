@@ -6,6 +6,21 @@
 #include <stdatomic.h>
 
 #include "runtime/runtime.h"
+#include "util/dirty.h"
+
+/* Write tracking of the job's memory (track.c). */
+typedef struct kafu_job_track {
+  kafu_dirty *dirty;    /* opened on first use */
+  bool unsupported;     /* the kernel cannot: never try again */
+  uint64_t tag;         /* nonzero: a table with this tag is exact but for writes */
+  bool armed;           /* the tracker watches the memory (else arming is pending) */
+  size_t len;           /* memory size the tag was given for */
+  unsigned rest;        /* full-hash encodes left before tracking again */
+  size_t n_dirty;       /* pages the last scan reported */
+  size_t restore_pages; /* pages the last in-place restore wrote */
+  uint8_t *bitmap;      /* the last scan */
+  size_t bitmap_cap;
+} kafu_job_track;
 
 typedef enum { KAFU_MODE_NORMAL, KAFU_MODE_UNWINDING, KAFU_MODE_REWINDING } kafu_run_mode;
 
@@ -40,6 +55,9 @@ struct kafu_job {
    * kafu_job_run once the engine call has returned. */
   bool inner_failed;
   kafu_error inner_err;
+
+  kafu_job_track track;
+  double t_unwound; /* monotonic ms when the last unwind reached the host */
 };
 
 /* Fills job->imports with the kafu.* host functions (points.c). Returns the
@@ -50,5 +68,16 @@ size_t kafu_points_imports(kafu_job *job, kafu_host_import *out, size_t cap);
 void kafu_migstack_encode(const kafu_job *job, kafu_buf *out);
 kafu_err kafu_migstack_decode(kafu_job *job, const uint8_t *data, size_t len, kafu_error *err);
 kafu_err kafu_migstack_push(kafu_job *job, uint32_t site_id, const char *from);
+
+/* Dirty tracking around encodes and restores (track.c). before_encode fills
+ * opts->dirty when opts->table_out is tracked and returns whether it
+ * scanned; after_encode takes the encode's outcome. */
+bool kafu_track_before_encode(kafu_job *job, kafu_snapshot_opts *opts);
+void kafu_track_after_encode(kafu_job *job, kafu_snapshot_opts *opts, bool scanned, bool ok);
+void kafu_track_before_restore(kafu_job *job, bool in_place);
+void kafu_track_after_restore(kafu_job *job, kafu_page_table *table, bool ok);
+/* Arms a pending tracker: call before the job's memory can change. */
+void kafu_track_arm_pending(kafu_job *job);
+void kafu_track_free(kafu_job *job);
 
 #endif

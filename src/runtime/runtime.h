@@ -169,6 +169,11 @@ kafu_err kafu_job_restore_with(kafu_job *job, const uint8_t *snap, size_t len,
 kafu_err kafu_job_encode_again(kafu_job *job, const kafu_snapshot_opts *opts, kafu_buf *out,
                                kafu_error *err);
 
+/* Optional, for a spent job kept for a later restore (a parked instance):
+ * does now, off the migration pause, the set-up of write tracking that the
+ * next restore or run would otherwise do (docs/dirty-tracking.md). */
+void kafu_job_track_settle(kafu_job *job);
+
 /* The instance's linear memory right now (borrowed; valid until the job runs
  * again or is freed), e.g. to keep as a delta baseline after a capture or a
  * restore. */

@@ -256,6 +256,7 @@ kafu_err kafu_snapshot_decode_ex(const uint8_t *bytes, size_t len,
   memcpy(out->module_sha256, bytes + SNAP_OFF_MODULE, KAFU_SHA256_LEN);
   out->job_id = get_u64(bytes + SNAP_OFF_JOB);
   out->seq = get_u64(bytes + SNAP_OFF_SEQ);
+  out->pages_carried = v.n_present;
   out->state_base = v.state_base;
   /* lengths are set only once their block exists, so kafu_snapshot_free
    * always sees matching sizes */

@@ -44,7 +44,8 @@ static kafu_err check_args(const kafu_snapshot *s, const kafu_snapshot_opts *opt
     size_t len = base_len(opts);
     if (opts->baseline && opts->baseline_table)
       return kafu_fail(err, KAFU_E_INTERNAL, "snapshot: two baselines given");
-    if (len % KAFU_SNAPSHOT_WASM_PAGE || len / KAFU_SNAPSHOT_WASM_PAGE > KAFU_SNAPSHOT_MAX_MEM_PAGES)
+    if (len % KAFU_SNAPSHOT_WASM_PAGE ||
+        len / KAFU_SNAPSHOT_WASM_PAGE > KAFU_SNAPSHOT_MAX_MEM_PAGES)
       return kafu_fail(err, KAFU_E_INTERNAL,
                        "snapshot: baseline of %zu bytes is not a whole number of wasm pages", len);
   }
@@ -72,8 +73,15 @@ static size_t map_pages(const kafu_snapshot *s, const kafu_snapshot_opts *opts, 
   /* dst may be bt itself: each entry is compared before it is replaced, and
    * growing (which may move bt->h) happens first. */
   size_t want = bt && bt->n > n_pages ? bt->n : n_pages;
+  size_t out_n_before = out ? out->n : 0; /* entries a dirty hint may vouch for */
   if (!kafu_page_table_resize(dst, want)) return (size_t)-1;
-  size_t n = kafu_snap_map_hashed(s->memory, n_pages, bt ? bt->h : NULL, base_n, dst->h, bitmap);
+  /* The dirty hint speaks of table_out's entries: without table_out there
+   * is nothing it could vouch for. */
+  const uint8_t *dirty = out ? opts->dirty : NULL;
+  size_t dirty_n = dirty ? opts->dirty_n : 0;
+  if (dirty_n > out_n_before) dirty_n = out_n_before;
+  size_t n = kafu_snap_map_hashed(s->memory, n_pages, bt ? bt->h : NULL, base_n, dst->h, bitmap,
+                                  dirty, dirty_n);
   dst->n = n_pages;
   kafu_page_table_free(&tmp);
   return n;

@@ -49,9 +49,12 @@ size_t kafu_snap_map_delta(const uint8_t *mem, size_t n_pages, const uint8_t *ba
                            size_t base_pages, uint8_t *bitmap);
 /* table.c: hashes every page into out[] and marks the pages that differ from
  * base (its first base_n entries) or, past it, are non-zero; bitmap may be
- * NULL. Returns how many were marked. */
+ * NULL. With a dirty bitmap (kafu_snapshot_opts.dirty), a page below dirty_n
+ * whose bit is clear is not read: out[] already holds its hash. Returns how
+ * many were marked. */
 size_t kafu_snap_map_hashed(const uint8_t *mem, size_t n_pages, const kafu_page_hash *base,
-                            size_t base_n, kafu_page_hash *out, uint8_t *bitmap);
+                            size_t base_n, kafu_page_hash *out, uint8_t *bitmap,
+                            const uint8_t *dirty, size_t dirty_n);
 /* Brings t to the image in mem after a decode: marked pages are rehashed,
  * unmarked ones keep their entry (keep_old, a delta) or get the zero page's
  * hash. Returns false when out of memory. */

@@ -51,6 +51,7 @@ typedef struct kafu_snapshot {
   size_t wasi_len;
   uint8_t *memory; /* full linear memory image, mem_pages * 64 KiB */
   uint32_t mem_pages;
+  size_t pages_carried; /* set by decode: 4 KiB pages the snapshot carried */
 } kafu_snapshot;
 
 /* The XXH3-128 of one 4 KiB page. */
@@ -66,6 +67,10 @@ typedef struct kafu_page_table {
   kafu_page_hash *h;
   size_t n;   /* entries in use: pages of the image */
   size_t cap; /* entries allocated */
+  /* Set by an owner that tracks writes to the memory (the runtime): nonzero
+   * means "exact, except for pages the tracker reports". Every function
+   * here that changes the table clears it. */
+  uint64_t track_tag;
 } kafu_page_table;
 
 kafu_page_hash kafu_page_hash_of(const uint8_t *page);
@@ -103,6 +108,12 @@ typedef struct kafu_snapshot_opts {
    * keeping the encoded image as a later baseline. Costs one hashing pass
    * (two threads for large memories), fused with the page scan. */
   kafu_page_table *table_out;
+  /* Optional, with table_out: a bitmap (one bit per 4 KiB page, LSB first)
+   * of the first dirty_n pages, from write tracking. A page below dirty_n
+   * whose bit is clear is not read: table_out already holds its hash.
+   * Pages from dirty_n on are read as usual. */
+  const uint8_t *dirty;
+  size_t dirty_n;
 } kafu_snapshot_opts;
 
 /* Encodes s into out (appended). opts may be NULL (full, uncompressed).

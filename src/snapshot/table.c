@@ -31,6 +31,7 @@ kafu_page_hash kafu_page_hash_zero(void) {
 }
 
 bool kafu_page_table_resize(kafu_page_table *t, size_t n) {
+  t->track_tag = 0;
   if (n > t->cap) {
     size_t old_bytes = t->cap * sizeof *t->h;
     kafu_snapshot_alloc_fn fn;
@@ -77,12 +78,16 @@ typedef struct hash_span {
   const kafu_page_hash *base; /* optional: compare and mark differing pages */
   size_t base_n;
   kafu_page_hash *out;
-  uint8_t *bitmap; /* optional: one bit per page, whole bytes per span */
+  uint8_t *bitmap;      /* optional: one bit per page, whole bytes per span */
+  const uint8_t *dirty; /* optional: pages below dirty_n not in it are known */
+  size_t dirty_n;
   size_t from, to; /* pages; from is a multiple of 8 */
   size_t marked;
 } hash_span;
 
-static bool same(kafu_page_hash a, kafu_page_hash b) { return a.lo == b.lo && a.hi == b.hi; }
+static bool same(kafu_page_hash a, kafu_page_hash b) {
+  return a.lo == b.lo && a.hi == b.hi;
+}
 
 /* Marks a page when it differs from the baseline or, past the baseline (or
  * without one), when it is not all zero. A hash equal to the zero page's is
@@ -95,9 +100,10 @@ static void *hash_span_run(void *arg) {
     for (unsigned b = 0; b < 8 && byte * 8 + b < s->to; b++) {
       size_t i = byte * 8 + b;
       const uint8_t *page = s->mem + i * PAGE;
-      kafu_page_hash h = kafu_page_hash_of(page);
-      bool differs = i < s->base_n ? !same(h, s->base[i])
-                                   : !(same(h, zero) && kafu_snap_page_is_zero(page));
+      bool known = s->dirty && i < s->dirty_n && !((s->dirty[i >> 3] >> (i & 7)) & 1);
+      kafu_page_hash h = known ? s->out[i] : kafu_page_hash_of(page);
+      bool differs =
+          i < s->base_n ? !same(h, s->base[i]) : !(same(h, zero) && kafu_snap_page_is_zero(page));
       s->out[i] = h; /* after the comparison: out may be base itself */
       if (differs) bits |= (uint8_t)(1u << b);
     }
@@ -107,14 +113,28 @@ static void *hash_span_run(void *arg) {
   return NULL;
 }
 
+/* Pages the scan must read: all of them, or the dirty ones and those past
+ * dirty_n. */
+static size_t pages_to_read(size_t n_pages, const uint8_t *dirty, size_t dirty_n) {
+  if (!dirty) return n_pages;
+  size_t known_n = dirty_n < n_pages ? dirty_n : n_pages;
+  size_t n = n_pages - known_n;
+  for (size_t byte = 0; byte < known_n / 8; byte++)
+    n += (size_t)__builtin_popcount(dirty[byte]);
+  for (size_t i = known_n & ~(size_t)7; i < known_n; i++)
+    n += (dirty[i >> 3] >> (i & 7)) & 1;
+  return n;
+}
+
 size_t kafu_snap_map_hashed(const uint8_t *mem, size_t n_pages, const kafu_page_hash *base,
-                            size_t base_n, kafu_page_hash *out, uint8_t *bitmap) {
+                            size_t base_n, kafu_page_hash *out, uint8_t *bitmap,
+                            const uint8_t *dirty, size_t dirty_n) {
   hash_span spans[2] = {
-      {mem, base, base_n, out, bitmap, 0, n_pages, 0},
-      {mem, base, base_n, out, bitmap, 0, n_pages, 0},
+      {mem, base, base_n, out, bitmap, dirty, dirty_n, 0, n_pages, 0},
+      {mem, base, base_n, out, bitmap, dirty, dirty_n, 0, n_pages, 0},
   };
   pthread_t helper;
-  bool two = n_pages >= THREAD_MIN_PAGES;
+  bool two = pages_to_read(n_pages, dirty, dirty_n) >= THREAD_MIN_PAGES;
   if (two) {
     size_t half = (n_pages / 2) & ~(size_t)7;
     spans[0].to = half;
@@ -130,7 +150,7 @@ size_t kafu_snap_map_hashed(const uint8_t *mem, size_t n_pages, const kafu_page_
 bool kafu_page_table_build(kafu_page_table *t, const uint8_t *mem, size_t len) {
   size_t n = len / PAGE;
   if (!kafu_page_table_resize(t, n)) return false;
-  kafu_snap_map_hashed(mem, n, NULL, 0, t->h, NULL);
+  kafu_snap_map_hashed(mem, n, NULL, 0, t->h, NULL, NULL, 0);
   return true;
 }
 

@@ -95,6 +95,24 @@ for prog in heap_strings nbody_float dest_nested loops_offload; do
     grep -Eq "[1-9][0-9]* forced migrations" "$work/err" && ok || bad "warm $prog/$every: no migration"
   done
 done
+# 7. --warm with write tracking on every memory (docs/dirty-tracking.md):
+# deltas read only the pages the kernel saw written, and KAFU_DIRTY_VERIFY
+# aborts if a page it called clean changed. Skipped where the kernel lacks
+# async userfaultfd write-protect (Linux 6.7).
+for prog in heap_strings malloc_churn loops_offload; do
+  [ -f "$work/$prog.wasm" ] || build_kafu "$CORPUS/$prog.c" "$work/$prog.wasm" kafu
+  [ -f "$work/$prog.expected" ] || { build_native "$CORPUS/$prog.c" "$work/$prog.native"; \
+    "$work/$prog.native" >"$work/$prog.expected"; }
+  KAFU_DIRTY_TRACK=always KAFU_DIRTY_VERIFY=1 KAFU_LOG=debug "$KAFU" exec "$work/$prog.wasm" \
+    --engines "$warm_engines" --migrate-every 2 --warm --quiet >"$work/out" 2>"$work/err" \
+    || { bad "tracked $prog: $(grep -v debug "$work/err" | tail -1)"; continue; }
+  if ! cmp -s "$work/out" "$work/$prog.expected"; then bad "tracked $prog: output differs"; continue; fi
+  if grep -q "dirty tracking: .*unavailable\|PAGEMAP_SCAN (Linux 6.7)" "$work/err"; then
+    echo "skip: tracked $prog: $(grep -m1 'dirty tracking' "$work/err")"; ok; continue
+  fi
+  grep -q "pages written since the last encode" "$work/err" && ok || bad "tracked $prog: never tracked"
+done
+
 check_usage "--warm needs --migrate-every" "$work/app.wasm" --warm
 
 echo "$pass passed, $fail failed"

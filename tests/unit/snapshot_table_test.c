@@ -108,8 +108,8 @@ static void run_pair(uint32_t pages, uint32_t grown_pages, bool compress) {
   dirty(src, len, 10);
   if (grown > len) fx_fill_random(src + len, FX_PAGE); /* a new non-zero page */
   s = fx_snapshot(src, grown_pages);
-  kafu_snapshot_opts od = {.compress = compress, .baseline_table = &src_t, .table_out = &src_t,
-                           .baseline_seq = 1};
+  kafu_snapshot_opts od = {
+      .compress = compress, .baseline_table = &src_t, .table_out = &src_t, .baseline_seq = 1};
   memcpy(od.baseline_hash, base_id, KAFU_SHA256_LEN);
   kafu_buf delta = {0};
   assert_int_equal(kafu_snapshot_encode(&s, &od, &delta, &err), KAFU_OK);
@@ -192,6 +192,55 @@ static void test_decode_table_size_mismatch(void **state) {
   free(mem);
 }
 
+/* A dirty hint: pages outside it are taken from table_out unread, so a page
+ * left out of the hint (a tracker miss) is not sent; pages in it, and past
+ * dirty_n, are read. This pins both halves of the contract. */
+static void test_dirty_hint(void **state) {
+  (void)state;
+  uint32_t pages = 4;
+  size_t len = (size_t)pages * FX_WASM_PAGE, n = len / FX_PAGE;
+  uint8_t *mem = fx_sparse_memory(pages, 2);
+  kafu_page_table base = {0}, cur = {0};
+  assert_true(kafu_page_table_build(&base, mem, len));
+  assert_true(kafu_page_table_copy(&cur, &base));
+  mem[3 * FX_PAGE] ^= 1;  /* in the hint */
+  mem[9 * FX_PAGE] ^= 1;  /* left out of it: must not be seen */
+  mem[60 * FX_PAGE] ^= 1; /* past dirty_n: read */
+  uint8_t *hint = calloc(1, n / 8);
+  hint[3 / 8] |= 1u << (3 % 8);
+  kafu_snapshot s = fx_snapshot(mem, pages);
+  kafu_snapshot_opts o = {.baseline_table = &base, .table_out = &cur, .dirty = hint, .dirty_n = 48};
+  kafu_page_table_id(&base, o.baseline_hash);
+  kafu_buf out = {0};
+  kafu_error err = {0};
+  assert_int_equal(kafu_snapshot_encode(&s, &o, &out, &err), KAFU_OK);
+  uint8_t *back = malloc(len);
+  memcpy(back, mem, len);
+  back[3 * FX_PAGE] ^= 1;
+  back[9 * FX_PAGE] ^= 1;
+  back[60 * FX_PAGE] ^= 1; /* the baseline image */
+  kafu_snapshot got;
+  kafu_snapshot_decode_opts d = {
+      .baseline = back, .baseline_len = len, .baseline_sha256 = o.baseline_hash};
+  assert_int_equal(kafu_snapshot_decode_ex(out.data, out.len, &d, &got, &err), KAFU_OK);
+  assert_int_equal(got.pages_carried, 2);
+  assert_int_equal(got.memory[3 * FX_PAGE], mem[3 * FX_PAGE]);
+  assert_int_equal(got.memory[60 * FX_PAGE], mem[60 * FX_PAGE]);
+  assert_int_not_equal(got.memory[9 * FX_PAGE], mem[9 * FX_PAGE]);
+  /* table_out took the hint's pages and kept page 9's stale entry. */
+  kafu_page_hash h3 = kafu_page_hash_of(mem + 3 * FX_PAGE);
+  assert_true(cur.h[3].lo == h3.lo && cur.h[3].hi == h3.hi);
+  assert_true(cur.h[9].lo == base.h[9].lo && cur.h[9].hi == base.h[9].hi);
+  assert_int_equal(cur.track_tag, 0); /* changed tables lose their tag */
+  kafu_snapshot_free(&got);
+  kafu_buf_free(&out);
+  kafu_page_table_free(&base);
+  kafu_page_table_free(&cur);
+  free(hint);
+  free(back);
+  free(mem);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_build_zero_hash_and_id),
@@ -199,6 +248,7 @@ int main(void) {
       cmocka_unit_test(test_pair_zstd_grown),
       cmocka_unit_test(test_pair_large),
       cmocka_unit_test(test_decode_table_size_mismatch),
+      cmocka_unit_test(test_dirty_hint),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
