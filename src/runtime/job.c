@@ -142,6 +142,7 @@ kafu_err kafu_job_restore_with(kafu_job *job, const uint8_t *snap, size_t len,
       .memory_ud = job,
       .baseline_in_memory = o->in_place,
       .table = o->table,
+      .will_write = kafu_track_will_write,
   };
   if (o->in_place) {
     size_t mem_size = 0;
@@ -177,7 +178,6 @@ kafu_err kafu_job_restore_with(kafu_job *job, const uint8_t *snap, size_t len,
   if (rc) goto out;
   job->seq = s.seq;
   job->restored = true;
-  job->track.restore_pages = o->in_place ? s.pages_carried : 0;
 out:
   kafu_track_after_restore(job, o->table, rc == KAFU_OK);
   kafu_snapshot_free(&s);
@@ -275,7 +275,7 @@ static kafu_err capture(kafu_job *job, kafu_job_result *res, kafu_error *err) {
   double t_enc = now_ms();
   rc = encode_capture(job, &opts, &res->snapshot, err);
   double t_done = now_ms();
-  kafu_track_after_encode(job, &opts, scanned, rc == KAFU_OK);
+  kafu_track_after_encode(job, &opts, scanned, rc == KAFU_OK, t_done - t_scan);
   kafu_log(KAFU_LOG_DEBUG, "job",
            "capture: state %.3f ms, scan %.3f ms, encode %.3f ms (%zu bytes)",
            t_scan - job->t_unwound, t_enc - t_scan, t_done - t_enc, res->snapshot.len);

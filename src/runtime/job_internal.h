@@ -10,16 +10,21 @@
 
 /* Write tracking of the job's memory (track.c). */
 typedef struct kafu_job_track {
-  kafu_dirty *dirty;    /* opened on first use */
-  bool unsupported;     /* the kernel cannot: never try again */
-  uint64_t tag;         /* nonzero: a table with this tag is exact but for writes */
-  bool armed;           /* the tracker watches the memory (else arming is pending) */
-  size_t len;           /* memory size the tag was given for */
-  unsigned rest;        /* full-hash encodes left before tracking again */
-  size_t n_dirty;       /* pages the last scan reported */
-  size_t restore_pages; /* pages the last in-place restore wrote */
-  uint8_t *bitmap;      /* the last scan */
+  kafu_dirty *dirty; /* opened on first use */
+  bool unsupported;  /* the kernel cannot: never try again */
+  uint64_t tag;      /* nonzero: a table with this tag is exact but for writes */
+  bool armed;        /* the tracker watches the memory (else arming is pending) */
+  size_t len;        /* memory size the tag was given for */
+  size_t n_dirty;    /* pages the last scan reported */
+  uint8_t *bitmap;   /* the last scan */
   size_t bitmap_cap;
+  /* Measured pause costs for memories of cost_len bytes (0: not yet). */
+  size_t cost_len;
+  double cost_hash_ms;  /* the last capture that hashed everything */
+  double cost_track_ms; /* the last tracked capture, with its restore's share */
+  double unprotect_ms;  /* this stay's restore lifting protections */
+  unsigned trial;       /* tracked captures since arming */
+  unsigned since_probe; /* captures since the other way was measured */
 } kafu_job_track;
 
 typedef enum { KAFU_MODE_NORMAL, KAFU_MODE_UNWINDING, KAFU_MODE_REWINDING } kafu_run_mode;
@@ -73,9 +78,13 @@ kafu_err kafu_migstack_push(kafu_job *job, uint32_t site_id, const char *from);
  * opts->dirty when opts->table_out is tracked and returns whether it
  * scanned; after_encode takes the encode's outcome. */
 bool kafu_track_before_encode(kafu_job *job, kafu_snapshot_opts *opts);
-void kafu_track_after_encode(kafu_job *job, kafu_snapshot_opts *opts, bool scanned, bool ok);
+void kafu_track_after_encode(kafu_job *job, kafu_snapshot_opts *opts, bool scanned, bool ok,
+                             double capture_ms);
 void kafu_track_before_restore(kafu_job *job, bool in_place);
 void kafu_track_after_restore(kafu_job *job, kafu_page_table *table, bool ok);
+/* Decoder hook (kafu_snapshot_decode_opts.will_write, ud = job): lifts the
+ * write protection of the pages a restore is about to write, in runs. */
+void kafu_track_will_write(void *job, const uint8_t *bitmap, size_t n_pages);
 /* Arms a pending tracker: call before the job's memory can change. */
 void kafu_track_arm_pending(kafu_job *job);
 void kafu_track_free(kafu_job *job);

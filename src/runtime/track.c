@@ -7,34 +7,47 @@
  * the table says. It is set up after an encode that hashed everything (the
  * table is exact then, and the job is spent until its next restore or run,
  * which arm the tracker first) and kept by every later encode (the scan
- * re-protects what it reports) and restore (its writes are tracked). */
+ * re-protects what it reports) and restore (its writes are tracked).
+ *
+ * Whether to track is measured, per job and node: tracking moves work from
+ * hashing into page-table updates (a scan re-protects every written page, a
+ * restore lifts the protection of every page it writes), which on some
+ * machines cost more than hashing. The cheaper way of the last captures
+ * wins, and the other is tried again now and then. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "runtime/job_internal.h"
 #include "util/log.h"
 
 #define PAGE 4096u
-/* Below this much memory hashing it all costs under a millisecond: not
- * worth a fault on every first write. KAFU_DIRTY_TRACK=off|MiB overrides. */
-#define TRACK_MIN_DEFAULT ((size_t)16 << 20)
-/* Encodes to hash in full after an epoch that wrote too much. */
-#define TRACK_REST 8
-/* Hashing a page on two threads, µs (64 MiB in ~3.4 ms here). */
-#define HASH_US_PER_PAGE 0.2
-#define PAUSE_WEIGHT 4
+/* Off unless KAFU_DIRTY_TRACK=<MiB>|always asks: on the project's
+ * paravirtualized VM page-table updates cost more than the hashing they
+ * save (docs/dirty-tracking.md has the measurements). */
+#define TRACK_MIN_DEFAULT SIZE_MAX
+/* Captures in the cheaper way before the other is measured again. */
+#define PROBE_EVERY 16
+/* The first capture after arming scans slowly (fresh page-table state): a
+ * tracked trial lasts this many captures and the last one is measured. */
+#define TRIAL_CAPTURES 2
 
 static uint64_t g_next_tag = 1; /* atomic: jobs run on many threads */
 
+static const char *track_env(void) {
+  const char *v = getenv("KAFU_DIRTY_TRACK");
+  return v && *v ? v : NULL;
+}
+
 /* KAFU_DIRTY_TRACK=always: track every memory, whatever it costs (tests). */
 static bool track_always(void) {
-  const char *v = getenv("KAFU_DIRTY_TRACK");
+  const char *v = track_env();
   return v && !strcmp(v, "always");
 }
 
 static size_t track_min_bytes(void) {
-  const char *v = getenv("KAFU_DIRTY_TRACK");
-  if (!v || !*v) return TRACK_MIN_DEFAULT;
+  const char *v = track_env();
+  if (!v) return TRACK_MIN_DEFAULT;
   if (!strcmp(v, "always")) return 0;
   if (!strcmp(v, "off")) return SIZE_MAX;
   char *end = NULL;
@@ -48,21 +61,36 @@ static bool verify_on(void) {
   return v && *v && strcmp(v, "0");
 }
 
+static double mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 static void drop(kafu_job_track *t) {
   kafu_dirty_disarm(t->dirty);
   t->tag = 0;
   t->armed = false;
+  t->trial = 0;
 }
 
-/* The most pages an epoch may write and still be worth tracking: the
- * faults (off the pause) may cost up to PAUSE_WEIGHT times the hashing
- * they take off the pause, which stops the program. */
-static size_t max_dirty(size_t n_pages) {
-  double fault_us = kafu_dirty_fault_us();
-  double frac = fault_us > 0 ? PAUSE_WEIGHT * HASH_US_PER_PAGE / fault_us : 0.5;
-  if (frac < 1.0 / 64) frac = 1.0 / 64;
-  if (frac > 0.5) frac = 0.5;
-  return (size_t)(frac * (double)n_pages);
+/* Whether the job's next stay on this node should be tracked. */
+static bool want_tracking(kafu_job_track *t, size_t len) {
+  if (t->unsupported || len < track_min_bytes()) return false;
+  if (track_always()) return true;
+  if (t->cost_len != len) { /* costs of another memory size: measure anew */
+    t->cost_len = len;
+    t->cost_hash_ms = t->cost_track_ms = 0;
+  }
+  if (t->cost_track_ms == 0) return true; /* not measured yet: try */
+  if (t->cost_hash_ms == 0) return false;
+  bool track = t->cost_track_ms < t->cost_hash_ms;
+  if (++t->since_probe >= PROBE_EVERY) { /* measure the other way again */
+    t->since_probe = 0;
+    if (!track) t->cost_track_ms = 0;
+    return !track;
+  }
+  return track;
 }
 
 /* KAFU_DIRTY_VERIFY: every page the tracker calls clean must still hash
@@ -81,28 +109,11 @@ static void verify(const kafu_page_table *table, const uint8_t *mem, const uint8
   }
 }
 
-/* Whether arming pays on this node: the job's next visit most likely
- * starts with an in-place restore as large as its last one, and every page
- * that restore writes faults on the pause; it must cost well under the
- * hashing that tracking takes off the next departure's pause. */
-static bool arming_pays(const kafu_job_track *t, size_t n_pages) {
-  if (track_always()) return true;
-  double restore_us = (double)t->restore_pages * kafu_dirty_fault_us();
-  return restore_us < (double)n_pages * HASH_US_PER_PAGE / 2;
-}
-
 void kafu_track_arm_pending(kafu_job *job) {
   kafu_job_track *t = &job->track;
   if (!t->tag || t->armed) return;
   size_t len = 0;
   const uint8_t *mem = kafu_instance_memory(job->inst, &len);
-  if (!arming_pays(t, len / PAGE)) {
-    kafu_log(KAFU_LOG_DEBUG, "track",
-             "not tracking: the last restore wrote %zu pages, each a fault on the pause",
-             t->restore_pages);
-    drop(t);
-    return;
-  }
   kafu_error err = {0};
   if (len != t->len || kafu_dirty_arm(t->dirty, mem, len, &err)) {
     if (err.code) kafu_log(KAFU_LOG_DEBUG, "track", "%s", err.msg);
@@ -139,16 +150,16 @@ bool kafu_track_before_encode(kafu_job *job, kafu_snapshot_opts *opts) {
     drop(t);
     return false;
   }
-  kafu_log(KAFU_LOG_DEBUG, "track",
-           "%zu of %zu pages written since the last encode (limit %zu, fault %.2f us)", t->n_dirty,
-           n_pages, max_dirty(n_pages), kafu_dirty_fault_us());
+  kafu_log(KAFU_LOG_DEBUG, "track", "%zu of %zu pages written since the last encode", t->n_dirty,
+           n_pages);
   if (verify_on()) verify(table, mem, t->bitmap, n_pages);
   opts->dirty = t->bitmap;
   opts->dirty_n = n_pages;
   return true;
 }
 
-void kafu_track_after_encode(kafu_job *job, kafu_snapshot_opts *opts, bool scanned, bool ok) {
+void kafu_track_after_encode(kafu_job *job, kafu_snapshot_opts *opts, bool scanned, bool ok,
+                             double capture_ms) {
   kafu_job_track *t = &job->track;
   kafu_page_table *table = opts->table_out;
   if (!ok || !table) {
@@ -157,26 +168,27 @@ void kafu_track_after_encode(kafu_job *job, kafu_snapshot_opts *opts, bool scann
   }
   size_t len = 0;
   kafu_instance_memory(job->inst, &len);
-  size_t n_pages = len / PAGE;
-  if (scanned) {
-    if (t->n_dirty > max_dirty(n_pages) && !track_always()) {
-      drop(t); /* this program writes too much to track cheaply */
-      t->rest = TRACK_REST;
-      return;
-    }
-    if (!arming_pays(t, n_pages)) {
-      kafu_log(KAFU_LOG_DEBUG, "track",
-               "not tracking: the last restore wrote %zu pages, each a fault on the pause",
-               t->restore_pages);
-      drop(t);
-      return;
-    }
-    table->track_tag = t->tag; /* exact now, and the scan re-armed */
+  if (t->cost_len == len) {
+    if (!scanned)
+      t->cost_hash_ms = capture_ms;
+    else if (++t->trial >= TRIAL_CAPTURES)
+      t->cost_track_ms = capture_ms + t->unprotect_ms;
+  }
+  t->unprotect_ms = 0;
+  if (scanned && t->trial < TRIAL_CAPTURES && t->cost_track_ms == 0) {
+    table->track_tag = t->tag; /* a trial goes on */
     return;
   }
-  if (t->unsupported || len < track_min_bytes()) return;
-  if (t->rest) {
-    t->rest--;
+  if (!want_tracking(t, len)) {
+    if (t->tag)
+      kafu_log(KAFU_LOG_DEBUG, "track",
+               "hashing instead: a tracked capture cost %.3f ms, hashing %.3f ms", t->cost_track_ms,
+               t->cost_hash_ms);
+    drop(t);
+    return;
+  }
+  if (scanned) {
+    table->track_tag = t->tag; /* exact now, and the scan re-armed */
     return;
   }
   if (!t->dirty) {
@@ -200,6 +212,30 @@ void kafu_track_before_restore(kafu_job *job, bool in_place) {
     kafu_track_arm_pending(job); /* its writes are then tracked */
   else
     drop(&job->track); /* a full restore rewrites every page: hash it */
+}
+
+void kafu_track_will_write(void *ud, const uint8_t *bitmap, size_t n_pages) {
+  kafu_job *job = ud;
+  kafu_job_track *t = &job->track;
+  if (!t->armed || kafu_dirty_unprotect_us() >= kafu_dirty_fault_us()) return;
+  double t0 = mono_ms();
+  size_t i = 0;
+  while (i < n_pages) {
+    if (!((bitmap[i >> 3] >> (i & 7)) & 1)) {
+      i++;
+      continue;
+    }
+    size_t first = i;
+    while (i < n_pages && ((bitmap[i >> 3] >> (i & 7)) & 1))
+      i++;
+    kafu_error err = {0};
+    if (kafu_dirty_unprotect(t->dirty, first, i - first, &err)) {
+      kafu_log(KAFU_LOG_WARN, "track", "%s; hashing all of memory at the next capture", err.msg);
+      drop(t);
+      return;
+    }
+  }
+  t->unprotect_ms += mono_ms() - t0;
 }
 
 void kafu_track_after_restore(kafu_job *job, kafu_page_table *table, bool ok) {

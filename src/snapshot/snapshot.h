@@ -167,6 +167,12 @@ typedef struct kafu_snapshot_decode_opts {
    * rehashed); for a full snapshot it is rebuilt. Left unspecified when the
    * decode fails. */
   kafu_page_table *table;
+  /* Optional, with memory_for: told which 4 KiB pages of that buffer the
+   * decode is about to write (one bit per page, LSB first, n_pages bits;
+   * borrowed for the call), after every check and before the first write.
+   * For a delta applied in place these are the carried pages only; e.g. to
+   * lift a write protection in bulk. Called with memory_ud. */
+  void (*will_write)(void *ud, const uint8_t *bitmap, size_t n_pages);
 } kafu_snapshot_decode_opts;
 
 /* kafu_snapshot_decode with options (opts may be NULL). Same errors, plus

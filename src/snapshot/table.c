@@ -4,7 +4,6 @@
  * the current memory. Large images are hashed on two threads. */
 #include <pthread.h>
 #include <string.h>
-#include <xxhash.h>
 
 #include "snapshot/internal.h"
 
@@ -21,8 +20,9 @@ static void init_zero_hash(void) {
 }
 
 kafu_page_hash kafu_page_hash_of(const uint8_t *page) {
-  XXH128_hash_t h = XXH3_128bits(page, PAGE);
-  return (kafu_page_hash){h.low64, h.high64};
+  uint64_t h[2];
+  kafu_hash128(page, PAGE, 0, h);
+  return (kafu_page_hash){h[0], h[1]};
 }
 
 kafu_page_hash kafu_page_hash_zero(void) {
@@ -63,10 +63,11 @@ void kafu_page_table_free(kafu_page_table *t) {
  * the id is computed on the migration pause). */
 void kafu_page_table_id(const kafu_page_table *t, uint8_t out[KAFU_SHA256_LEN]) {
   for (uint64_t seed = 0; seed < 2; seed++) {
-    XXH128_hash_t h = XXH3_128bits_withSeed(t->h, t->n * sizeof *t->h, seed);
+    uint64_t h[2];
+    kafu_hash128(t->h, t->n * sizeof *t->h, seed, h);
     for (int i = 0; i < 8; i++) {
-      out[seed * 16 + i] = (uint8_t)(h.low64 >> (8 * i));
-      out[seed * 16 + 8 + i] = (uint8_t)(h.high64 >> (8 * i));
+      out[seed * 16 + i] = (uint8_t)(h[0] >> (8 * i));
+      out[seed * 16 + 8 + i] = (uint8_t)(h[1] >> (8 * i));
     }
   }
 }

@@ -45,6 +45,17 @@ bool kafu_dirty_covers(const kafu_dirty *d, const void *mem, size_t len);
  * KAFU_E_IO; the tracker is then disarmed (treat every unit as dirty). */
 kafu_err kafu_dirty_scan(kafu_dirty *d, uint8_t *bitmap, size_t *n_dirty, kafu_error *err);
 
+/* Marks units [first, first + n) written now, before the caller writes
+ * them, so that its writes do not fault one page at a time: one ioctl lifts
+ * the protection of the run (its OS pages; with an unaligned range the
+ * neighbouring units then count as written too). The next scan reports
+ * them. Errors: KAFU_E_IO; the tracker is then disarmed. */
+kafu_err kafu_dirty_unprotect(kafu_dirty *d, size_t first, size_t n, kafu_error *err);
+
+/* Microseconds kafu_dirty_unprotect costs for one unit, measured with
+ * kafu_dirty_fault_us; 0 if unsupported. */
+double kafu_dirty_unprotect_us(void);
+
 /* Microseconds one tracked write costs (the first write to a clean page
  * faults into the kernel), measured once per process; 0 if unsupported. */
 double kafu_dirty_fault_us(void);

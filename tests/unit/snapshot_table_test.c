@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include <cmocka.h>
+#include <xxhash.h>
 
 #include "../snapshot/fixture.h"
 
@@ -35,6 +36,15 @@ static void test_build_zero_hash_and_id(void **state) {
     kafu_page_hash h = kafu_page_hash_of(mem + i * FX_PAGE);
     assert_true(h.lo == t.h[i].lo && h.hi == t.h[i].hi);
   }
+  /* The format's definition: a page hash is XXH3-128 (whichever vector
+   * unit computes it), and the id's first half is XXH3-128 of the table. */
+  XXH128_hash_t ref = XXH3_128bits(mem + 3 * FX_PAGE, FX_PAGE);
+  assert_true(t.h[3].lo == ref.low64 && t.h[3].hi == ref.high64);
+  uint8_t id0[KAFU_SHA256_LEN];
+  kafu_page_table_id(&t, id0);
+  XXH128_hash_t idref = XXH3_128bits(t.h, t.n * sizeof *t.h);
+  for (int i = 0; i < 8; i++)
+    assert_int_equal(id0[i], (uint8_t)(idref.low64 >> (8 * i)));
   static const uint8_t zero[FX_PAGE];
   kafu_page_hash z = kafu_page_hash_of(zero), zz = kafu_page_hash_zero();
   assert_true(z.lo == zz.lo && z.hi == zz.hi);
