@@ -161,6 +161,7 @@ static int parse_list(const char *s, char items[][16], int max) {
 }
 
 int main(int argc, char **argv) {
+  kafu_runtime_keep_memory_warm(); /* as kafu serve and kafu exec do */
   if (argc < 2) {
     fprintf(stderr, "usage: bench_ckpt_runtime APP.wasm [--sizes 1,16,64,256] "
                     "[--engines interp,aot] [--reps N]\n");

@@ -407,5 +407,6 @@ int kafu_cmd_exec(int argc, char **argv) {
   memset(&o, 0, sizeof o);
   int rc = parse(argc, argv, &o);
   if (rc >= 0) return rc;
+  kafu_runtime_keep_memory_warm(); /* a daemon's memory policy: see runtime.h */
   return run(&o);
 }

@@ -6,7 +6,6 @@
 
 #include <signal.h>
 #include <stdio.h>
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -118,15 +117,10 @@ static void accept_loop(kafu_node_daemon *d) {
 
 kafu_err kafu_node_serve(const kafu_config *cfg, const char *node_name,
                          const kafu_node_serve_opts *opts, kafu_error *err) {
-  /* Snapshot-sized buffers (encode, frames, decode) come and go with every
-   * migration. glibc would map each one fresh and unmap it on free, and a
-   * fresh page costs a fault (~3-25 µs on a VM): 64 MiB of them outweigh the
-   * whole transfer. Keep freed memory in the heap for reuse instead: the
-   * daemon's footprint stays at its high-water mark. One arena: per-thread
-   * arenas (a job thread per visit) would hand their heaps back. */
-  mallopt(M_ARENA_MAX, 1);
-  mallopt(M_MMAP_MAX, 0);
-  mallopt(M_TRIM_THRESHOLD, -1);
+  /* Snapshot-sized buffers and memories come and go with every migration:
+   * keep them warm in the heap (64 MiB of fresh pages outweigh the whole
+   * transfer). */
+  kafu_runtime_keep_memory_warm();
   kafu_node_daemon *d = calloc(1, sizeof *d);
   if (!d) return kafu_fail(err, KAFU_E_NOMEM, "out of memory");
   kafu_err rc = KAFU_OK;

@@ -42,6 +42,18 @@ kafu_err kafu_program_load(const uint8_t *wasm, size_t len, const char *label,
                            const kafu_engine_ops *engine, kafu_program **out, kafu_error *err);
 void kafu_program_free(kafu_program *p);
 
+/* Sets this process's malloc policy for hosting migrating programs; call
+ * once, first thing. Linear memories, snapshot buffers and decode buffers
+ * are tens of MiB that come and go with every migration. By default glibc
+ * maps each such block fresh, unmaps it on free, and grows it with mremap,
+ * which moves its pages. On a VM both hurt: a fresh page costs a fault
+ * (3–25 µs on the project's VM), and after a move every page is cold again
+ * for the hypervisor (reading 64 MiB right after glibc's realloc moved it:
+ * 88 ms instead of 2 ms). So: no mmap for large blocks, no trimming, one
+ * arena (per-thread arenas would hand their heaps back). The footprint stays
+ * at its high-water mark. */
+void kafu_runtime_keep_memory_warm(void);
+
 /* One active annotated frame: the site and the node it was entered from. */
 typedef struct kafu_mig_frame {
   uint32_t site_id;
