@@ -52,9 +52,9 @@ typedef struct kafu_node_ctx {
   uint32_t n_args;
   char **env;
   uint32_t n_env;
-  uint32_t flags;      /* KAFU_SUBMIT_* */
+  uint32_t flags; /* KAFU_SUBMIT_* */
   uint64_t chaos_seed;
-  uint64_t n_points;   /* policy points decided so far */
+  uint64_t n_points; /* policy points decided so far */
 } kafu_node_ctx;
 
 void kafu_node_ctx_free(kafu_node_ctx *c);
@@ -75,9 +75,9 @@ typedef struct kafu_node_job {
   kafu_node_module *mod;
   kafu_job *job;
   kafu_node_policy pol;
-  bool failed_output;                   /* one warning per job */
+  bool failed_output;           /* one warning per job */
   kafu_node_baseline *enc_base; /* reference: the baseline the last capture was encoded against */
-  bool stay_local; /* a MAY_OFFLOAD handoff failed for good: continue here (jobs.c) */
+  bool stay_local;              /* a MAY_OFFLOAD handoff failed for good: continue here (jobs.c) */
   /* The image in j->job's memory after its last capture or restore (its
    * seq is kafu_job_seq): its page-hash table and id (kafu_page_table_id).
    * The table is kept up to date by every capture and restore while deltas
@@ -112,6 +112,8 @@ typedef struct kafu_node_parked {
 #define KAFU_NODE_PARK_BUDGET ((size_t)1 << 30)
 #define KAFU_NODE_PARK_MAX 16
 #define KAFU_NODE_PARK_IDLE_MS (10 * 60 * 1000.0)
+/* How often kafu_node_park_sweep runs (from the load sampler's thread). */
+#define KAFU_NODE_SWEEP_MS 2000.0
 
 /* One output item waiting for its turn at the coordinator. */
 typedef struct kafu_node_out {
@@ -162,6 +164,7 @@ struct kafu_node_daemon {
   kafu_node_coord *coords;
   unsigned n_threads;
   uint64_t migrations_in, migrations_out;
+  unsigned idle_sweeps; /* park sweeps in a row that found no job here */
   uint64_t job_counter;
   double last_coordinator_ok_ms;
   /* When the first node last handed this node a job (a sign of life beside
@@ -171,8 +174,8 @@ struct kafu_node_daemon {
    * with a coordinator record's lock held (jobs_coord.c). */
   pthread_mutex_t hb_lock;
   double *last_heartbeat_ms;
-  char *empty_root; /* the preopen of a node without preopened_dir */
-  kafu_node_offload *offload; /* owned: load and peer view for MAY_OFFLOAD (offload.h) */
+  char *empty_root;              /* the preopen of a node without preopened_dir */
+  kafu_node_offload *offload;    /* owned: load and peer view for MAY_OFFLOAD (offload.h) */
   kafu_node_baselines baselines; /* delta baselines per (job, peer), delta.h */
   kafu_node_parked *parked;      /* under lock; jobs_park.c */
   pthread_cond_t parked_cond;    /* a pending park was filled or cancelled */
@@ -252,6 +255,11 @@ void kafu_node_park_cancel(kafu_node_daemon *d, uint64_t id);
 kafu_node_job *kafu_node_unpark(kafu_node_daemon *d, uint64_t id, int wait_ms);
 /* Releases job id's parked instance (the job ended); id 0 releases all. */
 void kafu_node_park_forget(kafu_node_daemon *d, uint64_t id);
+/* Housekeeping, every KAFU_NODE_SWEEP_MS: ends parked instances idle for
+ * KAFU_NODE_PARK_IDLE_MS, and once the node has held no job (running or
+ * parked) for two sweeps in a row, hands its freed heap back to the OS (the
+ * daemon keeps freed memory for reuse while it works, runtime.h). */
+void kafu_node_park_sweep(kafu_node_daemon *d, double now_ms);
 
 /* Serves a new connection on its own thread (daemon_conn.c); takes fd. */
 void kafu_node_conn_start(kafu_node_daemon *d, int fd, const char *peer);

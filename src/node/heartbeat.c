@@ -1,8 +1,8 @@
 /* The threads behind the offload view (offload.h): a load sampler that
- * feeds the meter several times per window, and one HEARTBEAT loop per peer
- * node on its own connection (not the pool, whose lock a long migration
- * holds), recording each reply's load, time and the peer's uptime (peers.h:
- * how coordinators notice a node that restarted). */
+ * feeds the meter several times per window (and sweeps parked instances), and one HEARTBEAT loop
+ * per peer node on its own connection (not the pool, whose lock a long migration holds), recording
+ * each reply's load, time and the peer's uptime (peers.h: how coordinators notice a node that
+ * restarted). */
 #include "node/heartbeat.h"
 
 #include <stdlib.h>
@@ -22,8 +22,14 @@ static void *sampler_thread(void *arg) {
   double every = d->self->offload.window_ms / 8.0;
   if (every < 10) every = 10;
   if (every > 250) every = 250;
+  double last_sweep = kafu_node_now_ms();
   while (!d->stop) {
-    kafu_node_offload_sample(d->offload, kafu_node_now_ms());
+    double now = kafu_node_now_ms();
+    kafu_node_offload_sample(d->offload, now);
+    if (now - last_sweep >= KAFU_NODE_SWEEP_MS) { /* rides along: see daemon.h */
+      kafu_node_park_sweep(d, now);
+      last_sweep = now;
+    }
     nap(d, every);
   }
   kafu_node_thread_done(d);
@@ -44,8 +50,8 @@ static void *peer_thread(void *arg) {
   while (!d->stop) {
     double started = kafu_node_now_ms();
     kafu_error err = {0};
-    if (fd < 0 && kafu_node_connect(a.peer->address, a.peer->port, (int)interval + 100, KAFU_HELLO_NODE,
-                                    d->self->name, d->cfg->name, &fd, &err))
+    if (fd < 0 && kafu_node_connect(a.peer->address, a.peer->port, (int)interval + 100,
+                                    KAFU_HELLO_NODE, d->self->name, d->cfg->name, &fd, &err))
       fd = -1;
     if (fd >= 0) {
       kafu_msg hb = {.type = KAFU_MSG_HEARTBEAT};

@@ -4,10 +4,12 @@
  * in place. Bounded by KAFU_NODE_PARK_BUDGET bytes, KAFU_NODE_PARK_MAX
  * entries and KAFU_NODE_PARK_IDLE_MS, least recently parked out first. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "node/daemon.h"
+#include "util/log.h"
 
 static kafu_node_parked *find(kafu_node_daemon *d, uint64_t id) {
   for (kafu_node_parked *p = d->parked; p; p = p->next)
@@ -63,7 +65,8 @@ bool kafu_node_park(kafu_node_daemon *d, kafu_node_job *j) {
   }
   if (!p) {
     pthread_mutex_unlock(&d->lock);
-    for (size_t i = 0; i < n_evicted; i++) kafu_node_job_release(evicted[i]);
+    for (size_t i = 0; i < n_evicted; i++)
+      kafu_node_job_release(evicted[i]);
     return false;
   }
   p->j = j;
@@ -72,7 +75,8 @@ bool kafu_node_park(kafu_node_daemon *d, kafu_node_job *j) {
   p->parked_ms = kafu_node_now_ms();
   d->parked_bytes += bytes;
   size_t n = 0;
-  for (kafu_node_parked *q = d->parked; q; q = q->next) n++;
+  for (kafu_node_parked *q = d->parked; q; q = q->next)
+    n++;
   while (n_evicted < KAFU_NODE_PARK_MAX) {
     kafu_node_parked *oldest = NULL;
     for (kafu_node_parked *q = d->parked; q; q = q->next)
@@ -84,7 +88,8 @@ bool kafu_node_park(kafu_node_daemon *d, kafu_node_job *j) {
   }
   pthread_cond_broadcast(&d->parked_cond);
   pthread_mutex_unlock(&d->lock);
-  for (size_t i = 0; i < n_evicted; i++) kafu_node_job_release(evicted[i]);
+  for (size_t i = 0; i < n_evicted; i++)
+    kafu_node_job_release(evicted[i]);
   return true;
 }
 
@@ -119,10 +124,34 @@ void kafu_node_park_forget(kafu_node_daemon *d, uint64_t id) {
   for (;;) {
     pthread_mutex_lock(&d->lock);
     kafu_node_parked *p = d->parked;
-    while (p && id && p->id != id) p = p->next;
+    while (p && id && p->id != id)
+      p = p->next;
     kafu_node_job *j = p ? unlink_parked(d, p) : NULL;
     pthread_mutex_unlock(&d->lock);
     if (!p) return;
     kafu_node_job_release(j);
   }
+}
+
+void kafu_node_park_sweep(kafu_node_daemon *d, double now_ms) {
+  for (;;) {
+    pthread_mutex_lock(&d->lock);
+    kafu_node_parked *p = d->parked;
+    while (p && !(p->j && now_ms - p->parked_ms > KAFU_NODE_PARK_IDLE_MS))
+      p = p->next;
+    kafu_node_job *j = p ? unlink_parked(d, p) : NULL;
+    pthread_mutex_unlock(&d->lock);
+    if (!j) break;
+    kafu_log(KAFU_LOG_DEBUG, d->self->name, "parked instance idle for %.0f s: ended",
+             KAFU_NODE_PARK_IDLE_MS / 1e3);
+    kafu_node_job_release(j);
+  }
+  pthread_mutex_lock(&d->lock);
+  bool idle = !d->jobs && !d->parked;
+  d->idle_sweeps = idle ? d->idle_sweeps + 1 : 0;
+  /* Two sweeps: a released job's thread frees its instance after the first. */
+  bool trim = d->idle_sweeps == 2;
+  pthread_mutex_unlock(&d->lock);
+  if (trim && malloc_trim(0))
+    kafu_log(KAFU_LOG_DEBUG, d->self->name, "no jobs here: freed heap returned to the OS");
 }
