@@ -142,7 +142,7 @@ kafu_err kafu_job_restore_with(kafu_job *job, const uint8_t *snap, size_t len,
       .memory_ud = job,
       .baseline_in_memory = o->in_place,
       .table = o->table,
-      .will_write = kafu_track_will_write,
+      .will_write = job->track.armed ? kafu_track_will_write : NULL,
   };
   if (o->in_place) {
     size_t mem_size = 0;
