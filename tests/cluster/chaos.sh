@@ -7,12 +7,8 @@
 # (kafu, always) to build with; most of the time goes to kafu cc.
 source "$(dirname "$0")/lib.sh"
 source "$KAFU_SRC/tests/programs/lib.sh"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-e1=aot; e2=interp
-have_engine aot || e1=interp
-have_engine interp || e2=aot
+make_work
+pick_engines
 # Seeds per snapify policy. `always` has a point per function call, so its
 # runs are long: one seed by default (KAFU_CHAOS_SEEDS_ALWAYS for more).
 seeds_kafu=${KAFU_CHAOS_SEEDS:-1 2 3}
@@ -39,7 +35,7 @@ for src in "$CORPUS"/*.c; do
     [ "$policy" = always ] && every=${KAFU_CHAOS_EVERY:-50} seeds=$seeds_always
     for seed in $seeds; do
       root="$work/root"; rm -rf "$root"; mkdir -p "$root/data"
-      write_config "$work/kafu.yaml" "$wasm" "cloud1:$e1:$root" "edge1:$e2:$root" "edge2:$e1:$root"
+      write_config "$work/kafu.yaml" "$wasm" "cloud1:$e_aot:$root" "edge1:$e_interp:$root" "edge2:$e_aot:$root"
       kargs=(run "$work/kafu.yaml" --quiet --timeout 300 --chaos "$seed" --chaos-every "$every")
       for e in $envs; do kargs+=(--env "$e"); done
       ka=$args; has_flag "$src" dir && ka="/data $args"

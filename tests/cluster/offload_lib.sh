@@ -43,15 +43,7 @@ node_pid() {
 
 # wait_for FILE PATTERN PID: until FILE has a line matching PATTERN (30 s at
 # most, or until PID exits); fails the test otherwise.
-wait_for() {
-  local i
-  for i in $(seq 300); do
-    grep -q "$2" "$1" 2>/dev/null && return 0
-    kill -0 "$3" 2>/dev/null || break
-    sleep 0.1
-  done
-  grep -q "$2" "$1" 2>/dev/null || fail "never saw '$2' in $1"
-}
+wait_for() { wait_line "$1" "$2" "$3" || fail "never saw '$2' in $1"; }
 
 # cpu_busy CPU...: the busy fraction (0..1) of each CPU over one second,
 # from /proc/stat, space-separated.

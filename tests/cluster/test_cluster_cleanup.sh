@@ -2,25 +2,20 @@
 # kafu run never leaves node processes behind: not on Ctrl-C (exit 130), not
 # when it is killed with SIGKILL, not when a node fails at startup.
 source "$(dirname "$0")/lib.sh"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-e1=interp; have_engine interp || e1=aot
+make_work
+pick_engines
 build "$CLUSTER_DIR/progs/offload.c" "$work/app.wasm"
-write_config "$work/kafu.yaml" app.wasm "cloud1:$e1" "edge1:$e1"
+write_config "$work/kafu.yaml" app.wasm "cloud1:$e_interp" "edge1:$e_interp"
 
 nodes_left() { ps -eo args | grep -F -- "--config $work/kafu.yaml" | grep -v grep || true; }
-wait_started() {
-  for i in $(seq 300); do grep -q "work starts on edge1" "$work/out" 2>/dev/null && return 0; sleep 0.1; done
-  fail "the program never reached edge1"
-}
 
 for sig in INT KILL; do
   : >"$work/out"
   "$KAFU" run "$work/kafu.yaml" >"$work/out" 2>"$work/err" &
   pid=$!
-  wait_started
+  wait_line "$work/out" "work starts on edge1" || fail "the program never reached edge1"
   kill -s "$sig" "$pid"
-  set +e; wait "$pid"; rc=$?; set -e
+  wait_rc "$pid"
   [ "$sig" = INT ] && { [ "$rc" = 130 ] || fail "Ctrl-C: exit $rc, expected 130"; }
   for i in $(seq 50); do [ -z "$(nodes_left)" ] && break; sleep 0.1; done
   [ -z "$(nodes_left)" ] || fail "nodes left after SIG$sig: $(nodes_left)"
@@ -31,11 +26,11 @@ python3 -c "import socket,sys,time; s=socket.socket(); s.bind(('127.0.0.1',0)); 
 blocker=$!
 for i in $(seq 50); do [ -s "$work/blocker" ] && break; sleep 0.1; done
 port=$(cat "$work/blocker")
-old=$(awk '/edge1:/{f=1} f&&/port:/{print $2; exit}' "$work/kafu.yaml")
+old=$(node_port edge1)
 sed -i "s/port: $old\$/port: $port/" "$work/kafu.yaml"
-set +e; timeout 60 "$KAFU" run "$work/kafu.yaml" >"$work/out" 2>"$work/err"; rc=$?; set -e
+run_rc timeout 60 "$KAFU" run "$work/kafu.yaml" >"$work/out" 2>"$work/err"
 kill "$blocker"; wait "$blocker" 2>/dev/null || true
-[ "$rc" = 1 ] || { cat "$work/err"; fail "busy port: exit $rc, expected 1"; }
+expect_rc 1 "busy port"
 grep -q "node edge1 exited at startup" "$work/err" || { cat "$work/err"; fail "busy port not reported"; }
 [ -z "$(nodes_left)" ] || fail "nodes left after a failed start"
 echo "ok"

@@ -3,25 +3,15 @@
 # itself down with follower_on_coordinator_lost: shutdown_self, and keeps
 # serving with ignore.
 source "$(dirname "$0")/lib.sh"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-e1=interp; have_engine interp || e1=aot
+make_work
+pick_engines
 
 for mode in shutdown_self ignore; do
-  CLUSTER_YAML=$'  heartbeat:\n    interval_ms: 100\n    follower_on_coordinator_lost: '"$mode"
-  # write_config already emits a heartbeat block: use our own instead.
-  write_config "$work/kafu.yaml" app.wasm "cloud1:$e1" "edge1:$e1"
-  sed -i '/^cluster:/,$d' "$work/kafu.yaml"
-  printf 'cluster:\n%s\n' "$CLUSTER_YAML" >>"$work/kafu.yaml"
-  "$KAFU" serve --config "$work/kafu.yaml" --node cloud1 2>"$work/cloud1.log" & c=$!
-  "$KAFU" serve --config "$work/kafu.yaml" --node edge1 2>"$work/edge1.log" & e=$!
-  pids=("$c" "$e")
+  HEARTBEAT_MS=100 ON_COORDINATOR_LOST=$mode \
+    write_config "$work/kafu.yaml" app.wasm "cloud1:$e_interp" "edge1:$e_interp"
+  serve_node cloud1
+  serve_node edge1
+  c=${pids[0]} e=${pids[1]}
   sleep 1
   kill -0 "$e" || fail "$mode: edge1 died while cloud1 was up"
   kill "$c"; wait "$c" 2>/dev/null || true

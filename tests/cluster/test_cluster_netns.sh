@@ -11,16 +11,11 @@ tag=$$
 nsc="kafu-c-$tag" nse="kafu-e-$tag"
 net="10.$((tag % 200 + 20)).$(((tag / 200) % 250)).0"
 ipc="${net%.0}.1" ipe="${net%.0}.2"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  ip netns del "$nsc" 2>/dev/null || true
-  ip netns del "$nse" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+make_work
+# the daemons run in the namespaces: stop them before removing these
+at_exit stop_daemons
+at_exit 'ip netns del "$nsc" 2>/dev/null'
+at_exit 'ip netns del "$nse" 2>/dev/null'
 if ! ip netns add "$nsc" 2>/dev/null; then
   echo "SKIP: cannot create network namespaces here"; exit 77
 fi
@@ -34,9 +29,7 @@ for ns in "$nsc" "$nse"; do ip -n "$ns" link set lo up; done
 ip -n "$nsc" link set "kv-c-$tag" up
 ip -n "$nse" link set "kv-e-$tag" up
 
-e1=aot; e2=interp
-have_engine aot || e1=interp
-have_engine interp || e2=aot
+pick_engines
 mkdir -p "$work/camera"
 echo "one person" >"$work/camera/camera.txt"
 build "$CLUSTER_DIR/progs/places.c" "$work/app.wasm"
@@ -45,23 +38,15 @@ name: netns-$tag
 app:
   path: app.wasm
 nodes:
-  cloud1: {address: $ipc, port: 7101, engine: $e1}
-  edge1: {address: $ipe, port: 7102, engine: $e2, preopened_dir: $work/camera}
+  cloud1: {address: $ipc, port: 7101, engine: $e_aot}
+  edge1: {address: $ipe, port: 7102, engine: $e_interp, preopened_dir: $work/camera}
 cluster:
   heartbeat: {interval_ms: 200, follower_on_coordinator_lost: shutdown_self}
 YAML
-ip netns exec "$nsc" "$KAFU" serve --config "$work/kafu.yaml" --node cloud1 2>"$work/cloud1.log" &
-pids+=($!)
-ip netns exec "$nse" "$KAFU" serve --config "$work/kafu.yaml" --node edge1 2>"$work/edge1.log" &
-pids+=($!)
-for i in $(seq 100); do
-  grep -q listening "$work/cloud1.log" && grep -q listening "$work/edge1.log" && break
-  sleep 0.1
-done
-set +e
-timeout 120 ip netns exec "$nsc" "$KAFU" run "$work/kafu.yaml" --attach -- 4 >"$work/out" 2>"$work/err"
-rc=$?
-set -e
+serve_node cloud1 ip netns exec "$nsc"
+serve_node edge1 ip netns exec "$nse"
+wait_listening cloud1 edge1
+run_rc timeout 120 ip netns exec "$nsc" "$KAFU" run "$work/kafu.yaml" --attach -- 4 >"$work/out" 2>"$work/err"
 [ "$rc" = 4 ] || { cat "$work/err" "$work/cloud1.log" "$work/edge1.log"; fail "exit $rc, expected 4"; }
 grep -qx "read_camera on edge1: 'one person'" "$work/out" || fail "edge1's file not read on edge1"
 grep -qx "outer after back_to_cloud on edge1" "$work/out" || fail "nested DEST output"

@@ -2,22 +2,15 @@
 # Three nodes on loopback with mixed engines: edge2 -> edge1 -> edge2 nesting
 # besides the two-node shapes, and the job runs on all three nodes.
 source "$(dirname "$0")/lib.sh"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-e1=aot; e2=interp
-have_engine aot || e1=interp
-have_engine interp || e2=aot
+make_work
+pick_engines
 mkdir -p "$work/camera"
 echo "two people" >"$work/camera/camera.txt"
 build "$CLUSTER_DIR/progs/places.c" "$work/app.wasm" -DTHREE_NODES
-write_config "$work/kafu.yaml" app.wasm "cloud1:$e1" "edge1:$e2:$work/camera" "edge2:$e1"
+write_config "$work/kafu.yaml" app.wasm "cloud1:$e_aot" "edge1:$e_interp:$work/camera" "edge2:$e_aot"
 
-set +e
-"$KAFU" run "$work/kafu.yaml" --timeout 120 >"$work/out" 2>"$work/err"
-rc=$?
-set -e
-[ "$rc" = 0 ] || { cat "$work/err" >&2; fail "exit code $rc"; }
+run_rc "$KAFU" run "$work/kafu.yaml" --timeout 120 >"$work/out" 2>"$work/err"
+expect_rc 0 "kafu run"
 sed -n '/^read_camera ->/,/^on_edge2 ->/p' "$work/out" >"$work/part"
 printf '%s\n' "read_camera -> 10" "on_edge2(4) on edge2" "leaf(4) on edge1" \
   "on_edge2 -> 105, main on cloud1" >"$work/expected"

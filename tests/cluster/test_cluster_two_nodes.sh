@@ -4,16 +4,12 @@
 # caller's node, output order, exit codes (also from a remote node), and a
 # file that exists only in edge1's preopened dir.
 source "$(dirname "$0")/lib.sh"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-e1=aot; e2=interp
-have_engine aot || e1=interp
-have_engine interp || e2=aot
+make_work
+pick_engines
 mkdir -p "$work/cloud" "$work/camera"
 echo "three people" >"$work/camera/camera.txt"
 build "$CLUSTER_DIR/progs/places.c" "$work/app.wasm"
-write_config "$work/kafu.yaml" app.wasm "cloud1:$e1:$work/cloud" "edge1:$e2:$work/camera"
+write_config "$work/kafu.yaml" app.wasm "cloud1:$e_aot:$work/cloud" "edge1:$e_interp:$work/camera"
 
 cat >"$work/expected" <<'OUT'
 main on cloud1
@@ -47,11 +43,8 @@ cp "$work/expected" "$work/expected7"
 echo "main returns 7 on cloud1" >>"$work/expected7"
 printf 'err %d on cloud1\n' 0 1 2 3 4 >"$work/expected.err"
 
-set +e
-"$KAFU" run "$work/kafu.yaml" --trace "$work/trace.json" --timeout 120 -- 7 >"$work/out" 2>"$work/err"
-rc=$?
-set -e
-[ "$rc" = 7 ] || { cat "$work/err" >&2; fail "exit code $rc, expected 7"; }
+run_rc "$KAFU" run "$work/kafu.yaml" --trace "$work/trace.json" --timeout 120 -- 7 >"$work/out" 2>"$work/err"
+expect_rc 7 "kafu run"
 expect_same "stdout" "$work/expected7" "$work/out"
 grep '^err ' "$work/err" >"$work/err.prog" || true
 expect_same "stderr" "$work/expected.err" "$work/err.prog"
@@ -64,22 +57,16 @@ python3 -c "import json,sys; t=json.load(open(sys.argv[1])); \
   || fail "trace JSON"
 
 # exit() inside a function running on edge1: the code still reaches the client.
-set +e
-"$KAFU" run "$work/kafu.yaml" --quiet --timeout 120 -- 105 >"$work/out" 2>"$work/err"
-rc=$?
-set -e
-[ "$rc" = 5 ] || { cat "$work/err" >&2; fail "remote exit code $rc, expected 5"; }
+run_rc "$KAFU" run "$work/kafu.yaml" --quiet --timeout 120 -- 105 >"$work/out" 2>"$work/err"
+expect_rc 5 "remote exit"
 tail -n1 "$work/out" | grep -qx "exit_remotely(5) on edge1" || fail "remote exit output: $(tail -n1 "$work/out")"
 [ ! -s "$work/err.summary" ] || true
 
 # --lazy-modules: edge1 gets the module only at the first migration
 # (MIGRATE -> MODULE_NEED -> MODULE_PUT -> ACK), and caches it for the rest.
 rm -rf "$work/.kafu"
-set +e
-"$KAFU" run "$work/kafu.yaml" --lazy-modules --timeout 120 -- 7 >"$work/out" 2>"$work/err"
-rc=$?
-set -e
-[ "$rc" = 7 ] || { cat "$work/err" >&2; fail "lazy modules: exit $rc, expected 7"; }
+run_rc "$KAFU" run "$work/kafu.yaml" --lazy-modules --timeout 120 -- 7 >"$work/out" 2>"$work/err"
+expect_rc 7 "lazy modules"
 expect_same "stdout (lazy modules)" "$work/expected7" "$work/out"
 [ "$(grep -c "loaded module" "$work/.kafu/edge1/serve.log")" = 1 ] || fail "edge1 loaded the module more than once"
 ls "$work"/.kafu/edge1/modules/*.wasm >/dev/null || fail "edge1 did not cache the module in its state dir"

@@ -6,8 +6,7 @@
 # the generator's truth. With policy never, nothing is offloaded and the
 # counts still match.
 source "$(dirname "$0")/lib.sh"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+make_work
 ex="$KAFU_SRC/examples/people-counter"
 frames=6
 mkdir -p "$work/edge1-root/camera"
