@@ -5,20 +5,16 @@
 # memory_compression false the wire carries at least the raw dirty pages.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib.sh"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+make_work
 APP_ARGS="8 12 0"
 declare -A wire
 for mode in delta full; do
   for comp in true false; do
     MEMORY_MIGRATION=$mode MEMORY_COMPRESSION=$comp TIMEOUT_MS=10000 fault_setup 3
-    set +e
     # shellcheck disable=SC2086
-    timeout 300 "$KAFU" run "$work/kafu.yaml" --chaos 2 --timeout 240 -- $APP_ARGS \
+    run_rc timeout 300 "$KAFU" run "$work/kafu.yaml" --chaos 2 --timeout 240 -- $APP_ARGS \
       >"$work/out" 2>"$work/err"
-    rc=$?
-    set -e
-    [ "$rc" = 0 ] || { cat "$work/err"; fail "$mode/$comp: exit $rc"; }
+    expect_rc 0 "$mode/$comp"
     expect_same "$mode/$comp vs native" "$work/expected" "$work/out"
     w=$(awk '$1=="total"{print $4}' "$work/err")
     n=$(awk '$1=="total"{print $2}' "$work/err")

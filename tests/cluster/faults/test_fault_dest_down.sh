@@ -6,8 +6,8 @@
 # job never ran twice (the file is used once).
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib.sh"
-work=$(mktemp -d)
-trap 'stop_all; rm -rf "$work"' EXIT
+make_work
+at_exit stop_all
 APP_ARGS="1 6 0 1000"
 TIMEOUT_MS=1500
 fault_setup 2
@@ -18,24 +18,21 @@ run_job_bg
 wait_out start
 kill9_node edge1
 wait_run
-t1=$(date +%s%N)
-[ "$rc" = 1 ] || { cat "$work/err"; fail "kafu run exit $rc, want 1"; }
+ms=$(ms_since "$t0")
+expect_rc 1 "kafu run"
 grep -q "migration to node edge1 failed" "$work/err" || { cat "$work/err"; fail "error does not name edge1"; }
 grep -q "kafu resume" "$work/err" || { cat "$work/err"; fail "error does not say how to resume"; }
-ms=$(( (t1 - t0) / 1000000 ))
 [ "$ms" -ge 2400 ] || fail "gave up after $ms ms, before migration_timeout_ms"
 grep -q "retrying" "$work/cloud1.log" || fail "no retry logged"
 snap=$(resume_file)
 [ -n "$snap" ] || fail "no resume file in cloud1's state dir"
 # edge1 still down: resume fails cleanly and keeps the file
-set +e; timeout 30 "$KAFU" resume "$snap" --config "$work/kafu.yaml" >"$work/out2" 2>"$work/err2"; r2=$?; set -e
-[ "$r2" != 0 ] || fail "resume succeeded with edge1 down"
+run_rc timeout 30 "$KAFU" resume "$snap" --config "$work/kafu.yaml" >"$work/out2" 2>"$work/err2"
+[ "$rc" != 0 ] || fail "resume succeeded with edge1 down"
 [ -f "$snap" ] || fail "failed resume consumed the file"
 start_node edge1
-set +e; timeout 60 "$KAFU" resume "$snap" --config "$work/kafu.yaml" --timeout 50 >"$work/out2" 2>"$work/err2"; r2=$?; set -e
-[ "$r2" = 0 ] || { cat "$work/err2"; fail "resume exit $r2"; }
-cat "$work/out" "$work/out2" >"$work/all"
-expect_same "run + resume vs native" "$work/expected" "$work/all"
+resume_job "$snap" 60 50
+expect_resumed "edge1 back"
 [ ! -f "$snap" ] && [ -f "$snap.resumed" ] || fail "resume file not marked as used"
-set +e; timeout 30 "$KAFU" resume "$snap.resumed" --config "$work/kafu.yaml" >/dev/null 2>&1; set -e
+run_rc timeout 30 "$KAFU" resume "$snap.resumed" --config "$work/kafu.yaml" >/dev/null 2>&1
 echo "ok"

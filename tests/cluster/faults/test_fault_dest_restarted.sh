@@ -5,8 +5,8 @@
 # (baseline) and resent in full; the job finishes with byte-identical output.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib.sh"
-work=$(mktemp -d)
-trap 'stop_all; rm -rf "$work"' EXIT
+make_work
+at_exit stop_all
 APP_ARGS="2 4 0 0 1500"
 TIMEOUT_MS=3000
 fault_setup 2
@@ -17,7 +17,7 @@ wait_out "step 0 sum $(sed -n 's/^step 0 sum //p' "$work/expected")"
 kill9_node edge1
 start_node edge1
 wait_run
-[ "$rc" = 0 ] || { cat "$work/err"; fail "kafu run exit $rc"; }
+expect_rc 0 "kafu run"
 expect_same "output after a restarted destination" "$work/expected" "$work/out"
 grep -q "no instance of this job is parked here" "$work/edge1.log" || { cat "$work/edge1.log"; fail "edge1 did not refuse the delta"; }
 grep -q "resending in full" "$work/cloud1.log" || fail "cloud1 did not resend in full"

@@ -9,9 +9,10 @@
 # EVENT; then edge1 gets kill -9.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib.sh"
-work=$(mktemp -d)
+make_work
 proxy=
-trap 'stop_all; [ -z "$proxy" ] || { kill "$proxy"; wait "$proxy"; } 2>/dev/null; rm -rf "$work"' EXIT
+at_exit stop_all
+at_exit '[ -z "$proxy" ] || { kill "$proxy"; wait "$proxy"; } 2>/dev/null'
 APP_ARGS="1 1 100 200 0"
 TIMEOUT_MS=1500
 fault_setup 2
@@ -26,7 +27,7 @@ for restart in never at-once; do
   python3 "$FAULT_DIR/helpers/dropproxy.py" "$proxy_port" "$(node_port cloud1)" \
     "migrate edge1 cloud1" "$work/dropped" &
   proxy=$!
-  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$proxy_port") 2>/dev/null && break; sleep 0.1; done
+  wait_port "$proxy_port" || true
   lines_before=$(wc -l <"$work/cloud1.log")
   start_node edge1 "$work/edge1.yaml"
   t0=$(date +%s%N)
@@ -36,8 +37,8 @@ for restart in never at-once; do
   kill9_node edge1
   [ "$restart" = never ] || start_node edge1 "$work/edge1.yaml"
   wait_run
-  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-  [ "$rc" = 0 ] || { cat "$work/err"; fail "restart $restart: exit $rc after $ms ms (expected 0)"; }
+  ms=$(ms_since "$t0")
+  expect_rc 0 "restart $restart: after $ms ms"
   expect_same "restart $restart" "$work/expected" "$work/out"
   tail -n +"$((lines_before + 1))" "$work/cloud1.log" | grep -q "will not come: edge1 handed the job on" ||
     fail "restart $restart: cloud1 did not log the skipped hole"

@@ -7,8 +7,8 @@
 # that differs from or repeats native.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib.sh"
-work=$(mktemp -d)
-trap 'stop_all; rm -rf "$work"' EXIT
+make_work
+at_exit stop_all
 APP_ARGS="32 2 0 500"
 TIMEOUT_MS=1500
 fault_setup 2
@@ -30,15 +30,12 @@ for delay in 0.45 0.55 0.7; do
     grep -q edge1 "$work/err" || { cat "$work/err"; fail "kill at +$delay s: error does not name edge1"; }
     if [ -n "$snap" ]; then
       start_node edge1
-      set +e; timeout 120 "$KAFU" resume "$snap" --config "$work/kafu.yaml" --timeout 100 >"$work/out2" 2>"$work/err2"; r2=$?; set -e
-      [ "$r2" = 0 ] || { cat "$work/err2"; fail "kill at +$delay s: resume exit $r2"; }
-      cat "$work/out" "$work/out2" >"$work/all"
-      expect_same "kill at +$delay s, resumed" "$work/expected" "$work/all"
+      resume_job "$snap" 120 100
+      expect_resumed "kill at +$delay s"
       kill9_node edge1
       outcome=resumed
     else
-      head -c "$(stat -c %s "$work/out")" "$work/expected" | cmp -s - "$work/out" ||
-        fail "kill at +$delay s: output is not a prefix of native"
+      out_is_native_prefix || fail "kill at +$delay s: output is not a prefix of native"
       outcome=lost
     fi
   fi
