@@ -91,6 +91,7 @@ kafu_err kafu_snapify_asyncify(BinaryenModuleRef mod, const char *const *only, s
     BinaryenRemoveFunction(mod, h->name);
     BinaryenAddFunction(mod, h->name, h->params, h->results, h->vars, h->n_vars, h->body);
   }
+  if (n_only) rc = kafu_snapify_split_rewind(mod, only, n_only, err);
   goto out;
 nomem:
   rc = kafu_fail(err, KAFU_E_NOMEM, "out of memory preparing asyncify");

@@ -6,6 +6,7 @@
 #include <binaryen-c.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/err.h"
 
@@ -14,6 +15,8 @@
 typedef struct kafu_snapify_scan {
   const char **callees; /* direct call targets, in walk order, may repeat */
   size_t n_callees, cap_callees;
+  BinaryenExpressionRef *calls; /* the direct calls themselves, parallel to callees */
+  size_t cap_calls;
   BinaryenType *ind_params, *ind_results; /* signature of each call_indirect */
   size_t n_indirect, cap_indirect;
   BinaryenExpressionRef *loops; /* every Loop, outer before inner */
@@ -22,6 +25,10 @@ typedef struct kafu_snapify_scan {
   size_t n_branches, cap_branches;
   BinaryenIndex *local_sets; /* local indices written by local.set/tee */
   size_t n_local_sets, cap_local_sets;
+  /* unary, binary, select, if and br_if/br expressions with a global.get
+   * among their operands (condition, value, left, right, arms) */
+  BinaryenExpressionRef *global_readers;
+  size_t n_global_readers, cap_global_readers;
   bool mutates_table; /* table.set or table.grow */
   bool tail_call;     /* return_call or return_call_indirect */
   bool nomem;
@@ -48,6 +55,23 @@ void kafu_snapify_scan_free(kafu_snapify_scan *scan);
  * Errors: as kafu_snapify_walk. */
 kafu_err kafu_snapify_plan_loop_polls(const kafu_snapify_scan *scan, bool leaf_callee,
                                       bool *want_poll, kafu_error *err);
+
+/* `kafu_countdown -= 1; if (kafu_countdown <= 0) kafu_countdown =
+ * poll_import(site)`, as one block (poll_import: the internal name of the
+ * kafu.poll import). */
+BinaryenExpressionRef kafu_snapify_make_poll(BinaryenModuleRef mod, const char *poll_import,
+                                             uint32_t site);
+
+/* Puts a poll (as kafu_snapify_make_poll) at the head of `loop`, changing
+ * the loop in place. With `split`, a named loop whose body makes no calls
+ * (direct or indirect) is split into a call-free inner loop that decrements
+ * the countdown on its back edges and an outer loop that polls on entry and
+ * when the countdown expires; every loop head still counts once, as without
+ * the split. Put polls into inner loops first: their polls are calls.
+ * Errors: as kafu_snapify_walk. */
+kafu_err kafu_snapify_poll_loop(BinaryenModuleRef mod, BinaryenExpressionRef loop,
+                                const char *poll_import, uint32_t site, bool split,
+                                kafu_error *err);
 
 /* Binaryen 108 stores names from the name section escaped: every byte that is
  * not a wasm identifier character becomes \xx. Both return malloc'd strings
@@ -112,12 +136,27 @@ void kafu_snapify_graph_close_callers(kafu_snapify_graph *g, BinaryenModuleRef m
 kafu_err kafu_snapify_asyncify(BinaryenModuleRef mod, const char *const *only, size_t n_only,
                                kafu_error *err);
 
+/* After Asyncify: for each function f in `funcs` (internal names, all
+ * instrumented) adds f$kafu_normal, a copy of f in which Asyncify's state
+ * reads are masked to 0 or 1 and direct calls to functions in `funcs` go to
+ * their copies, and makes f `if (rewinding) BODY else return
+ * f$kafu_normal(args)`. A frame entered while not rewinding never sees the
+ * rewinding state (the host starts a rewind only before re-entering the
+ * module from outside), so the copy behaves as f would, and its frames
+ * unwind into the same layout that f's rewind path reloads; the copy just
+ * shows the C compiler that the locals are never reloaded mid-function.
+ * Errors: KAFU_E_INTERNAL if Asyncify left no state global or a function is
+ * missing; KAFU_E_INPUT if f$kafu_normal exists; as kafu_snapify_walk. */
+kafu_err kafu_snapify_split_rewind(BinaryenModuleRef mod, const char *const *funcs, size_t n,
+                                   kafu_error *err);
+
 /* Called by the transform once Binaryen has read and validated the input:
  * a later crash of the child is then snapify's fault, not the input's. */
 void kafu_snapify_note_input_ok(void);
 
 /* Names snapify gives to what it adds. */
 #define KAFU_SNAPIFY_BODY_SUFFIX "$kafu_body"
+#define KAFU_SNAPIFY_NORMAL_SUFFIX "$kafu_normal"
 #define KAFU_SNAPIFY_COUNTDOWN "kafu_countdown"
 #define KAFU_SNAPIFY_GLOBALS_SAVE "kafu_globals_save"
 #define KAFU_SNAPIFY_GLOBALS_RESTORE "kafu_globals_restore"

@@ -189,35 +189,20 @@ static BinaryenExpressionRef const_i32(BinaryenModuleRef mod, uint32_t v) {
   return BinaryenConst(mod, BinaryenLiteralInt32((int32_t)v));
 }
 
-/* kafu_countdown -= 1; if (kafu_countdown <= 0) kafu_countdown = kafu.poll(site) */
-static BinaryenExpressionRef make_poll(BinaryenModuleRef mod, uint32_t site) {
-  BinaryenType i32 = BinaryenTypeInt32();
-  BinaryenExpressionRef dec = BinaryenGlobalSet(
-      mod, KAFU_SNAPIFY_COUNTDOWN,
-      BinaryenBinary(mod, BinaryenSubInt32(), BinaryenGlobalGet(mod, KAFU_SNAPIFY_COUNTDOWN, i32),
-                     const_i32(mod, 1)));
-  BinaryenExpressionRef site_arg = const_i32(mod, site);
-  BinaryenExpressionRef refill = BinaryenGlobalSet(
-      mod, KAFU_SNAPIFY_COUNTDOWN, BinaryenCall(mod, IMPORT_POLL, &site_arg, 1, i32));
-  BinaryenExpressionRef test =
-      BinaryenBinary(mod, BinaryenLeSInt32(), BinaryenGlobalGet(mod, KAFU_SNAPIFY_COUNTDOWN, i32),
-                     const_i32(mod, 0));
-  BinaryenExpressionRef list[2] = {dec, BinaryenIf(mod, test, refill, NULL)};
-  return BinaryenBlock(mod, NULL, list, 2, BinaryenTypeNone());
-}
-
-static void insert_polls(ctx *c) {
+/* Inner loops first (scan lists outer before inner): an outer loop's body
+ * then shows the inner polls as calls, which decides whether it is split. */
+static kafu_err insert_polls(ctx *c) {
   for (size_t i = 0; i < c->graph.n_funcs; i++) {
     if (!c->plan[i].want) continue;
     uint32_t site = c->plan[i].sites[1] >= 0 ? (uint32_t)c->plan[i].sites[1] : KAFU_SNAPIFY_NO_SITE;
     const kafu_snapify_scan *scan = &c->graph.funcs[i].scan;
-    for (size_t l = 0; l < scan->n_loops; l++) {
+    for (size_t l = scan->n_loops; l-- > 0;) {
       if (!c->plan[i].want[l]) continue;
-      BinaryenExpressionRef loop = scan->loops[l];
-      BinaryenExpressionRef list[2] = {make_poll(c->mod, site), BinaryenLoopGetBody(loop)};
-      BinaryenLoopSetBody(loop, BinaryenBlock(c->mod, NULL, list, 2, BinaryenTypeAuto()));
+      kafu_err rc = kafu_snapify_poll_loop(c->mod, scan->loops[l], IMPORT_POLL, site, true, c->err);
+      if (rc != KAFU_OK) return kafu_error_prefix(c->err, c->label);
     }
   }
+  return KAFU_OK;
 }
 
 /* Moves f's body into f$kafu_body and makes f call it between enter and leave
@@ -465,7 +450,7 @@ kafu_err kafu_snapify_transform(const uint8_t *wasm, size_t len, const kafu_meta
   if ((rc = add_globals_save_restore(&c)) != KAFU_OK || (rc = find_state_region(&c, in_meta)) != KAFU_OK)
     goto out;
   add_imports_and_countdown(&c);
-  insert_polls(&c);
+  if ((rc = insert_polls(&c)) != KAFU_OK) goto out;
   for (size_t i = 0; i < c.graph.n_funcs; i++) {
     const plan_func *p = &c.plan[i];
     if (p->sites[0] < 0 && p->sites[1] < 0 && p->sites[2] < 0) continue;

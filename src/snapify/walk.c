@@ -87,12 +87,16 @@ static void push(expr_stack *st, BinaryenExpressionRef e) {
   st->items[st->n++] = e;
 }
 
-static void record_call(kafu_snapify_scan *scan, const char *target) {
-  if (!grow((void **)&scan->callees, &scan->cap_callees, scan->n_callees, sizeof(char *))) {
+static void record_call(kafu_snapify_scan *scan, BinaryenExpressionRef call) {
+  size_t cap = scan->cap_callees;
+  if (!grow((void **)&scan->callees, &cap, scan->n_callees, sizeof(char *)) ||
+      !grow((void **)&scan->calls, &scan->cap_calls, scan->n_callees, sizeof *scan->calls)) {
     scan->nomem = true;
     return;
   }
-  scan->callees[scan->n_callees++] = target;
+  scan->cap_callees = cap;
+  scan->calls[scan->n_callees] = call;
+  scan->callees[scan->n_callees++] = BinaryenCallGetTarget(call);
 }
 
 static void record_indirect(kafu_snapify_scan *scan, BinaryenType params, BinaryenType results) {
@@ -136,6 +140,21 @@ static void record_loop(kafu_snapify_scan *scan, BinaryenExpressionRef loop) {
   scan->loops[scan->n_loops++] = loop;
 }
 
+static bool is_global_get(BinaryenExpressionRef e) {
+  return e && BinaryenExpressionGetId(e) == BinaryenGlobalGetId();
+}
+
+static void record_global_reader(kafu_snapify_scan *scan, BinaryenExpressionRef e,
+                                 const BinaryenExpressionRef c[3]) {
+  if (!is_global_get(c[0]) && !is_global_get(c[1]) && !is_global_get(c[2])) return;
+  if (!grow((void **)&scan->global_readers, &scan->cap_global_readers, scan->n_global_readers,
+            sizeof *scan->global_readers)) {
+    scan->nomem = true;
+    return;
+  }
+  scan->global_readers[scan->n_global_readers++] = e;
+}
+
 /* Pushes the children of e in reverse so that they pop in evaluation order. */
 static void push_children(expr_stack *st, BinaryenExpressionRef e, expr_kind kind,
                           kafu_snapify_scan *scan) {
@@ -164,7 +183,7 @@ static void push_children(expr_stack *st, BinaryenExpressionRef e, expr_kind kin
     c[0] = BinaryenSwitchGetValue(e); c[1] = BinaryenSwitchGetCondition(e);
     break;
   case K_CALL:
-    record_call(scan, BinaryenCallGetTarget(e));
+    record_call(scan, e);
     if (BinaryenCallIsReturn(e)) scan->tail_call = true;
     for (BinaryenIndex i = BinaryenCallGetNumOperands(e); i-- > 0;)
       push(st, BinaryenCallGetOperandAt(e, i));
@@ -250,6 +269,8 @@ static void push_children(expr_stack *st, BinaryenExpressionRef e, expr_kind kin
   case K_I31_NEW: c[0] = BinaryenI31NewGetValue(e); break;
   case K_I31_GET: c[0] = BinaryenI31GetGetI31(e); break;
   }
+  if (kind == K_UNARY || kind == K_BINARY || kind == K_SELECT || kind == K_IF || kind == K_BREAK)
+    record_global_reader(scan, e, c);
   push(st, c[2]);
   push(st, c[1]);
   push(st, c[0]);
@@ -280,10 +301,12 @@ out:
 
 void kafu_snapify_scan_free(kafu_snapify_scan *scan) {
   free(scan->callees);
+  free(scan->calls);
   free(scan->ind_params);
   free(scan->ind_results);
   free(scan->loops);
   free(scan->branches);
   free(scan->local_sets);
+  free(scan->global_readers);
   memset(scan, 0, sizeof *scan);
 }
