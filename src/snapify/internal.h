@@ -39,8 +39,7 @@ typedef struct kafu_snapify_scan {
  * *scan (zero-initialize it first). Errors: KAFU_E_UNSUPPORTED for expression
  * kinds the walker cannot look into (GC proposal), naming the kind;
  * KAFU_E_NOMEM. The message has no label: callers prefix it. */
-kafu_err kafu_snapify_walk(BinaryenExpressionRef body, kafu_snapify_scan *scan,
-                           kafu_error *err);
+kafu_err kafu_snapify_walk(BinaryenExpressionRef body, kafu_snapify_scan *scan, kafu_error *err);
 void kafu_snapify_scan_free(kafu_snapify_scan *scan);
 
 /* Which loops of a function get a poll under --policy kafu (want_poll[i] for
@@ -63,22 +62,15 @@ BinaryenExpressionRef kafu_snapify_make_poll(BinaryenModuleRef mod, const char *
                                              uint32_t site);
 
 /* Puts a poll (as kafu_snapify_make_poll) at the head of `loop`, changing
- * the loop in place. With `split`, a named loop whose body makes no calls
- * (direct or indirect) is split into a call-free inner loop that decrements
- * the countdown on its back edges and an outer loop that polls on entry and
- * when the countdown expires; every loop head still counts once, as without
- * the split. Put polls into inner loops first: their polls are calls.
- * Errors: as kafu_snapify_walk. */
-kafu_err kafu_snapify_poll_loop(BinaryenModuleRef mod, BinaryenExpressionRef loop,
-                                const char *poll_import, uint32_t site, bool split,
-                                kafu_error *err);
+ * the loop in place. */
+void kafu_snapify_poll_loop(BinaryenModuleRef mod, BinaryenExpressionRef loop,
+                            const char *poll_import, uint32_t site);
 
 /* Binaryen 108 stores names from the name section escaped: every byte that is
  * not a wasm identifier character becomes \xx. Both return malloc'd strings
  * (NULL on allocation failure). */
 char *kafu_snapify_name_escape(const char *human);
 char *kafu_snapify_name_unescape(const char *internal);
-
 
 #include "snapify/meta.h"
 #include "snapify/snapify.h"
@@ -94,12 +86,11 @@ kafu_err kafu_snapify_transform(const uint8_t *wasm, size_t len, const kafu_meta
                                 const kafu_snapify_options *opts, uint8_t **out_wasm,
                                 size_t *out_len, kafu_meta *out_meta, kafu_error *err);
 
-
 /* One function of the module as snapify sees it. */
 typedef struct kafu_snapify_func {
   const char *name; /* Binaryen internal name (interned by Binaryen, stable) */
   bool imported;
-  bool mark; /* scratch set used by the closures below */
+  bool mark;              /* scratch set used by the closures below */
   kafu_snapify_scan scan; /* empty for imports */
 } kafu_snapify_func;
 
@@ -116,8 +107,7 @@ typedef struct kafu_snapify_graph {
 
 /* Enumerates and walks every function of mod. Errors: those of
  * kafu_snapify_walk, prefixed with "function 'NAME': ". */
-kafu_err kafu_snapify_graph_build(BinaryenModuleRef mod, kafu_snapify_graph *g,
-                                  kafu_error *err);
+kafu_err kafu_snapify_graph_build(BinaryenModuleRef mod, kafu_snapify_graph *g, kafu_error *err);
 void kafu_snapify_graph_free(kafu_snapify_graph *g);
 /* Index of the function with internal name `name`, or -1. */
 long kafu_snapify_graph_find(const kafu_snapify_graph *g, const char *name);
@@ -126,7 +116,6 @@ long kafu_snapify_graph_find(const kafu_snapify_graph *g, const char *name);
 void kafu_snapify_graph_close_callees(kafu_snapify_graph *g, BinaryenModuleRef mod);
 /* Marks every function that may call a marked function (same resolution). */
 void kafu_snapify_graph_close_callers(kafu_snapify_graph *g, BinaryenModuleRef mod);
-
 
 /* Runs Binaryen's Asyncify on mod with kafu.enter/leave/poll as the only
  * imports that may unwind, instrumenting exactly the defined functions named

@@ -45,8 +45,11 @@ static kafu_err check_module(ctx *c) {
     return kafu_fail(c->err, KAFU_E_INPUT, "%s: not a WASI command module (no _start export)",
                      c->label);
   static const char *const reserved_funcs[] = {KAFU_SNAPIFY_GLOBALS_SAVE,
-                                               KAFU_SNAPIFY_GLOBALS_RESTORE, IMPORT_ENTER,
-                                               IMPORT_LEAVE, IMPORT_POLL, "asyncify_start_unwind"};
+                                               KAFU_SNAPIFY_GLOBALS_RESTORE,
+                                               IMPORT_ENTER,
+                                               IMPORT_LEAVE,
+                                               IMPORT_POLL,
+                                               "asyncify_start_unwind"};
   for (size_t i = 0; i < sizeof reserved_funcs / sizeof *reserved_funcs; i++)
     if (has_function(c->mod, reserved_funcs[i]) || BinaryenGetExport(c->mod, reserved_funcs[i]))
       return kafu_fail(c->err, KAFU_E_INPUT, "%s: module already defines '%s' (already snapified?)",
@@ -59,8 +62,9 @@ static kafu_err check_module(ctx *c) {
     const kafu_snapify_func *f = &c->graph.funcs[i];
     const char *suffix = strstr(f->name, KAFU_SNAPIFY_BODY_SUFFIX);
     if (suffix && !suffix[strlen(KAFU_SNAPIFY_BODY_SUFFIX)])
-      return kafu_fail(c->err, KAFU_E_INPUT, "%s: module already has function '%s' (already snapified?)",
-                       c->label, f->name);
+      return kafu_fail(c->err, KAFU_E_INPUT,
+                       "%s: module already has function '%s' (already snapified?)", c->label,
+                       f->name);
   }
   return KAFU_OK;
 }
@@ -88,8 +92,9 @@ static kafu_err check_table_writes(ctx *c) {
 static kafu_err add_annotation(ctx *c, kafu_site_kind kind, const char *func, const char *node,
                                const char *file, uint32_t line) {
   if (kind != KAFU_SITE_DEST && kind != KAFU_SITE_OFFLOAD)
-    return kafu_fail(c->err, KAFU_E_INPUT, "%s: annotation of '%s' has kind %d (want dest or offload)",
-                     c->label, func, (int)kind);
+    return kafu_fail(c->err, KAFU_E_INPUT,
+                     "%s: annotation of '%s' has kind %d (want dest or offload)", c->label, func,
+                     (int)kind);
   if (!func || !func[0])
     return kafu_fail(c->err, KAFU_E_INPUT, "%s: annotation with an empty function name", c->label);
   char *internal = kafu_snapify_name_escape(func);
@@ -151,8 +156,8 @@ static kafu_err collect_sites(ctx *c, const kafu_meta *in_meta) {
 static void plan_polls(ctx *c) {
   kafu_snapify_graph *g = &c->graph;
   for (size_t i = 0; i < g->n_funcs; i++)
-    g->funcs[i].mark = c->opts->policy == KAFU_POLICY_ALWAYS ? !g->funcs[i].imported
-                                                             : c->plan[i].sites[1] >= 0;
+    g->funcs[i].mark =
+        c->opts->policy == KAFU_POLICY_ALWAYS ? !g->funcs[i].imported : c->plan[i].sites[1] >= 0;
   kafu_snapify_graph_close_callees(g, c->mod);
   for (size_t i = 0; i < g->n_funcs; i++) {
     c->plan[i].polled = g->funcs[i].mark && !g->funcs[i].imported;
@@ -173,7 +178,8 @@ static kafu_err plan_loop_polls(ctx *c) {
     bool *want = malloc(scan->n_loops * sizeof *want);
     if (!want) return fail_nomem(c);
     c->plan[i].want = want;
-    for (size_t l = 0; l < scan->n_loops; l++) want[l] = true;
+    for (size_t l = 0; l < scan->n_loops; l++)
+      want[l] = true;
     if (c->opts->policy != KAFU_POLICY_ALWAYS) {
       bool leaf_callee = c->plan[i].sites[1] < 0 && !scan->n_callees && !scan->n_indirect;
       kafu_err rc = kafu_snapify_plan_loop_polls(scan, leaf_callee, want, c->err);
@@ -189,10 +195,7 @@ static BinaryenExpressionRef const_i32(BinaryenModuleRef mod, uint32_t v) {
   return BinaryenConst(mod, BinaryenLiteralInt32((int32_t)v));
 }
 
-/* Loops are not split (kafu_snapify_poll_loop's `split`): measured under the
- * aot engine it took bench/overhead's matmul from 1.00x to 1.2x (gcc's code
- * for the split k-loop nest) and gained sort only ~2 %. Inner loops first
- * (scan lists outer before inner), as a split would need. */
+/* Polls the wanted loop heads of every planned function. */
 static kafu_err insert_polls(ctx *c) {
   for (size_t i = 0; i < c->graph.n_funcs; i++) {
     if (!c->plan[i].want) continue;
@@ -200,8 +203,7 @@ static kafu_err insert_polls(ctx *c) {
     const kafu_snapify_scan *scan = &c->graph.funcs[i].scan;
     for (size_t l = scan->n_loops; l-- > 0;) {
       if (!c->plan[i].want[l]) continue;
-      kafu_err rc = kafu_snapify_poll_loop(c->mod, scan->loops[l], IMPORT_POLL, site, false, c->err);
-      if (rc != KAFU_OK) return kafu_error_prefix(c->err, c->label);
+      kafu_snapify_poll_loop(c->mod, scan->loops[l], IMPORT_POLL, site);
     }
   }
   return KAFU_OK;
@@ -236,9 +238,11 @@ static kafu_err wrap_function(ctx *c, size_t idx) {
                    body_name);
     goto out;
   }
-  for (BinaryenIndex v = 0; v < n_vars; v++) vars[v] = BinaryenFunctionGetVar(ref, v);
+  for (BinaryenIndex v = 0; v < n_vars; v++)
+    vars[v] = BinaryenFunctionGetVar(ref, v);
   BinaryenTypeExpand(params, ptypes);
-  for (uint32_t p = 0; p < n_params; p++) args[p] = BinaryenLocalGet(mod, p, ptypes[p]);
+  for (uint32_t p = 0; p < n_params; p++)
+    args[p] = BinaryenLocalGet(mod, p, ptypes[p]);
 
   BinaryenRemoveFunction(mod, name);
   BinaryenAddFunction(mod, body_name, params, results, vars, n_vars, body);
@@ -258,8 +262,8 @@ static kafu_err wrap_function(ctx *c, size_t idx) {
     list[n_list++] = BinaryenCall(mod, IMPORT_LEAVE, &site, 1, BinaryenTypeNone());
   }
   if (has_result) list[n_list++] = BinaryenLocalGet(mod, n_params, results);
-  BinaryenExpressionRef wrapper =
-      BinaryenBlock(mod, NULL, list, (BinaryenIndex)n_list, has_result ? results : BinaryenTypeNone());
+  BinaryenExpressionRef wrapper = BinaryenBlock(mod, NULL, list, (BinaryenIndex)n_list,
+                                                has_result ? results : BinaryenTypeNone());
   BinaryenAddFunction(mod, name, params, results, has_result ? &results : NULL, has_result ? 1 : 0,
                       wrapper);
 out:
@@ -301,7 +305,8 @@ static kafu_err add_globals_save_restore(ctx *c) {
     saves[k] = BinaryenStore(mod, bytes, 8 * k, bytes, BinaryenLocalGet(mod, 0, i32),
                              BinaryenGlobalGet(mod, gname, t), t);
     loads[k] = BinaryenGlobalSet(
-        mod, gname, BinaryenLoad(mod, bytes, false, 8 * k, bytes, t, BinaryenLocalGet(mod, 0, i32)));
+        mod, gname,
+        BinaryenLoad(mod, bytes, false, 8 * k, bytes, t, BinaryenLocalGet(mod, 0, i32)));
     k++;
   }
   c->meta.n_globals = k;
@@ -333,8 +338,8 @@ static kafu_err find_state_region(ctx *c, const kafu_meta *in_meta) {
     if (!init || BinaryenExpressionGetId(init) != BinaryenConstId() ||
         BinaryenExpressionGetType(init) != BinaryenTypeInt32())
       return kafu_fail(c->err, KAFU_E_INPUT,
-                       "%s: export '%s' is not a global initialized with an i32 constant",
-                       c->label, KAFU_SNAPIFY_STATE_EXPORT);
+                       "%s: export '%s' is not a global initialized with an i32 constant", c->label,
+                       KAFU_SNAPIFY_STATE_EXPORT);
     c->meta.state_base = (uint32_t)BinaryenConstGetValueI32(init);
     /* the support library's array has the size kafu cc wrote; never exceed it */
     if (c->opts->state_size && in_meta && in_meta->state_size &&
@@ -347,8 +352,8 @@ static kafu_err find_state_region(ctx *c, const kafu_meta *in_meta) {
   uint64_t fixed = 8 + 8ull * c->meta.n_globals;
   if (c->meta.state_size <= fixed)
     return kafu_fail(c->err, KAFU_E_LIMIT,
-                     "%s: state region of %u bytes cannot hold %u globals and any frames",
-                     c->label, c->meta.state_size, c->meta.n_globals);
+                     "%s: state region of %u bytes cannot hold %u globals and any frames", c->label,
+                     c->meta.state_size, c->meta.n_globals);
   if ((uint64_t)c->meta.state_base + c->meta.state_size > UINT32_MAX)
     return kafu_fail(c->err, KAFU_E_INPUT, "%s: state region at 0x%x of %u bytes wraps around",
                      c->label, c->meta.state_base, c->meta.state_size);
@@ -380,8 +385,9 @@ static kafu_err plan_instrumentation(ctx *c, kafu_snapify_graph *after, const ch
   if (rc != KAFU_OK) return kafu_error_prefix(c->err, c->label);
   for (size_t i = 0; i < after->n_funcs; i++) {
     const char *n = after->funcs[i].name;
-    after->funcs[i].mark = after->funcs[i].imported &&
-                           (!strcmp(n, IMPORT_ENTER) || !strcmp(n, IMPORT_LEAVE) || !strcmp(n, IMPORT_POLL));
+    after->funcs[i].mark =
+        after->funcs[i].imported &&
+        (!strcmp(n, IMPORT_ENTER) || !strcmp(n, IMPORT_LEAVE) || !strcmp(n, IMPORT_POLL));
   }
   kafu_snapify_graph_close_callers(after, c->mod);
   *only = calloc(after->n_funcs + 1, sizeof **only);
@@ -423,8 +429,9 @@ kafu_err kafu_snapify_transform(const uint8_t *wasm, size_t len, const kafu_meta
   *out_len = 0;
 
   c.mod = BinaryenModuleRead((char *)wasm, len);
-  BinaryenModuleSetFeatures(c.mod, BinaryenModuleGetFeatures(c.mod) | BinaryenFeatureMutableGlobals() |
-                                       BinaryenFeatureSignExt() | BinaryenFeatureBulkMemory() |
+  BinaryenModuleSetFeatures(c.mod, BinaryenModuleGetFeatures(c.mod) |
+                                       BinaryenFeatureMutableGlobals() | BinaryenFeatureSignExt() |
+                                       BinaryenFeatureBulkMemory() |
                                        BinaryenFeatureNontrappingFPToInt());
   if ((rc = kafu_snapify_graph_build(c.mod, &c.graph, err)) != KAFU_OK) {
     kafu_error_prefix(err, c.label);
@@ -449,7 +456,8 @@ kafu_err kafu_snapify_transform(const uint8_t *wasm, size_t len, const kafu_meta
   if ((rc = check_module(&c)) != KAFU_OK || (rc = collect_sites(&c, in_meta)) != KAFU_OK) goto out;
   plan_polls(&c);
   if ((rc = plan_loop_polls(&c)) != KAFU_OK) goto out;
-  if ((rc = add_globals_save_restore(&c)) != KAFU_OK || (rc = find_state_region(&c, in_meta)) != KAFU_OK)
+  if ((rc = add_globals_save_restore(&c)) != KAFU_OK ||
+      (rc = find_state_region(&c, in_meta)) != KAFU_OK)
     goto out;
   add_imports_and_countdown(&c);
   if ((rc = insert_polls(&c)) != KAFU_OK) goto out;
@@ -477,13 +485,14 @@ kafu_err kafu_snapify_transform(const uint8_t *wasm, size_t len, const kafu_meta
   }
   *out_wasm = res.binary;
   *out_len = res.binaryBytes;
-  c.meta.flags = KAFU_META_FLAG_SNAPIFIED |
-                 (opts->policy == KAFU_POLICY_ALWAYS ? KAFU_META_FLAG_ALWAYS : 0);
+  c.meta.flags =
+      KAFU_META_FLAG_SNAPIFIED | (opts->policy == KAFU_POLICY_ALWAYS ? KAFU_META_FLAG_ALWAYS : 0);
   *out_meta = c.meta;
   memset(&c.meta, 0, sizeof c.meta);
 out:
   /* before the graph goes: its n_funcs sizes the plan */
-  for (size_t i = 0; c.plan && i < c.graph.n_funcs; i++) free(c.plan[i].want);
+  for (size_t i = 0; c.plan && i < c.graph.n_funcs; i++)
+    free(c.plan[i].want);
   free(c.plan);
   kafu_meta_free(&c.meta);
   kafu_snapify_graph_free(&c.graph);
