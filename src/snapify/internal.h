@@ -126,8 +126,10 @@ kafu_err kafu_snapify_asyncify(BinaryenModuleRef mod, const char *const *only, s
                                kafu_error *err);
 
 /* After Asyncify: for each function f in `funcs` (internal names, all
- * instrumented) adds f$kafu_normal, a copy of f in which Asyncify's state
- * reads are masked to 0 or 1 and direct calls to functions in `funcs` go to
+ * instrumented) whose body calls the poll import (the hot, polled loops; a
+ * copy of every instrumented function would cost DEST-only modules code for
+ * nothing) adds f$kafu_normal, a copy of f in which Asyncify's state reads
+ * are masked to 0 or 1 and direct calls to functions that got a copy go to
  * their copies, and makes f `if (rewinding) BODY else return
  * f$kafu_normal(args)`. A frame entered while not rewinding never sees the
  * rewinding state (the host starts a rewind only before re-entering the
@@ -146,6 +148,8 @@ void kafu_snapify_note_input_ok(void);
 /* Names snapify gives to what it adds. */
 #define KAFU_SNAPIFY_BODY_SUFFIX "$kafu_body"
 #define KAFU_SNAPIFY_NORMAL_SUFFIX "$kafu_normal"
+/* The internal name of the kafu.poll import snapify adds. */
+#define KAFU_SNAPIFY_IMPORT_POLL "kafu$import_poll"
 #define KAFU_SNAPIFY_COUNTDOWN "kafu_countdown"
 #define KAFU_SNAPIFY_GLOBALS_SAVE "kafu_globals_save"
 #define KAFU_SNAPIFY_GLOBALS_RESTORE "kafu_globals_restore"

@@ -1,5 +1,5 @@
-/* A separate copy of each instrumented function for calls made while not
- * rewinding. Asyncify's rewind path reloads every local from the state region
+/* A separate copy of each instrumented function that polls, for calls made
+ * while not rewinding. Asyncify's rewind path reloads every local from the state region
  * at function entry; in the single instrumented body those reloads merge with
  * the normal path, so the C compiler (wasm2c + gcc under the aot engine) can
  * no longer treat the locals' zero initial values and ranges as known, and
@@ -137,6 +137,20 @@ out:
   return rc;
 }
 
+/* Whether func's body calls the poll import: the functions with hot
+ * polled loops, the only ones whose copy pays for its code. */
+static kafu_err polls(BinaryenModuleRef mod, const char *func, bool *out, kafu_error *err) {
+  *out = false;
+  BinaryenFunctionRef ref = BinaryenGetFunction(mod, func);
+  if (!ref) return kafu_fail(err, KAFU_E_INTERNAL, "instrumented function '%s' vanished", func);
+  kafu_snapify_scan scan = {0};
+  kafu_err rc = kafu_snapify_walk(BinaryenFunctionGetBody(ref), &scan, err);
+  for (size_t c = 0; rc == KAFU_OK && c < scan.n_callees && !*out; c++)
+    *out = !strcmp(scan.callees[c], KAFU_SNAPIFY_IMPORT_POLL);
+  kafu_snapify_scan_free(&scan);
+  return rc;
+}
+
 kafu_err kafu_snapify_split_rewind(BinaryenModuleRef mod, const char *const *funcs, size_t n,
                                    kafu_error *err) {
   BinaryenGlobalRef state = BinaryenGetGlobal(mod, ASYNCIFY_STATE);
@@ -144,11 +158,16 @@ kafu_err kafu_snapify_split_rewind(BinaryenModuleRef mod, const char *const *fun
     return kafu_fail(err, KAFU_E_INTERNAL, "asyncify left no i32 global '%s'", ASYNCIFY_STATE);
   const char **sorted = malloc((n ? n : 1) * sizeof *sorted);
   if (!sorted) return kafu_fail(err, KAFU_E_NOMEM, "out of memory");
-  memcpy(sorted, funcs, n * sizeof *sorted);
-  qsort(sorted, n, sizeof *sorted, cmp_str);
+  size_t n_copied = 0;
   kafu_err rc = KAFU_OK;
-  for (size_t i = 0; i < n && rc == KAFU_OK; i++)
-    rc = add_copy(mod, funcs[i], sorted, n, err);
+  for (size_t i = 0; i < n && rc == KAFU_OK; i++) {
+    bool has_polls = false;
+    rc = polls(mod, funcs[i], &has_polls, err);
+    if (has_polls) sorted[n_copied++] = funcs[i];
+  }
+  qsort(sorted, n_copied, sizeof *sorted, cmp_str);
+  for (size_t i = 0; i < n_copied && rc == KAFU_OK; i++)
+    rc = add_copy(mod, sorted[i], sorted, n_copied, err);
   free(sorted);
   return rc;
 }

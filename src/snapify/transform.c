@@ -10,7 +10,7 @@
 
 #define IMPORT_ENTER "kafu$import_enter"
 #define IMPORT_LEAVE "kafu$import_leave"
-#define IMPORT_POLL "kafu$import_poll"
+#define IMPORT_POLL KAFU_SNAPIFY_IMPORT_POLL
 
 /* Per-function plan, indexed like the pre-transform graph. */
 typedef struct plan_func {
