@@ -203,6 +203,10 @@ kafu_err kafu_node_coord_put(kafu_node_daemon *d, uint64_t id, uint8_t type, uin
                              uint8_t fd, const uint8_t *data, size_t len, kafu_error *err);
 kafu_err kafu_node_coord_exit(kafu_node_daemon *d, uint64_t id, const kafu_msg *exit_msg,
                               kafu_error *err);
+/* This node, the job's coordinator, committed its handoff to dst with the
+ * migration EVENT at output seq seq (which dst sends): watch dst from now on,
+ * so that dst dying before its EVENT arrives is noticed. Unknown job: no-op. */
+void kafu_node_coord_handed(kafu_node_daemon *d, uint64_t id, uint64_t seq, const char *dst);
 /* Streams the job's output and exit to the client on fd, in seq order, then
  * removes the record. Returns when the EXIT was sent or the client is gone. */
 void kafu_node_coord_stream(kafu_node_daemon *d, kafu_node_coord *c, int client_fd);

@@ -2,7 +2,9 @@
  * whichever node runs the job, possibly out of order (each node has its own
  * connection); they are released to the client strictly by output seq. It
  * also watches the node the job runs on, and the node that still owes a
- * frame, for death or a restart (docs/failures.md). */
+ * frame, for death or a restart (docs/failures.md). A node that gets the job
+ * sends the migrate EVENT that brought it there (the COMMIT carried it), then
+ * the job's output, until the next destination sends the next EVENT. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +21,9 @@ typedef struct coord_rec {
   kafu_node_coord c;
   /* Where the job was at the release position: the destination of the last
    * migrate EVENT released to the client (this node before any), and when
-   * that EVENT arrived here. A hole at next_seq is frames this node has not
-   * sent yet: the EVENT of its handoff is the one it sends after COMMIT. */
+   * that EVENT arrived here. The frames after it come from the holder (its
+   * output) or from the node it handed the job to (the EVENT of that
+   * handoff and what follows): see hole_owner. */
   char holder[KAFU_NODE_NAME_MAX];
   double holder_since_ms;
 } coord_rec;
@@ -94,6 +97,15 @@ static kafu_node_coord *lock_coord(kafu_node_daemon *d, uint64_t id) {
   return c;
 }
 
+/* With c->lock held: the job is on dst from output seq seq on, unless an
+ * EVENT with a higher seq already said where it went next. */
+static void note_running(kafu_node_coord *c, uint64_t seq, const char *dst) {
+  if (seq < c->running_seq) return;
+  snprintf(c->running_on, sizeof c->running_on, "%s", dst);
+  c->running_seq = seq;
+  c->running_since_ms = kafu_node_now_ms();
+}
+
 /* Records stay valid while their client stream runs: only the stream frees
  * them, after the EXIT went out. Frames for a finished job are refused. */
 kafu_err kafu_node_coord_put(kafu_node_daemon *d, uint64_t id, uint8_t type, uint64_t seq,
@@ -125,16 +137,19 @@ kafu_err kafu_node_coord_put(kafu_node_daemon *d, uint64_t id, uint8_t type, uin
   o->next = c->pending;
   c->pending = o;
   char src[KAFU_NODE_NAME_MAX], dst[KAFU_NODE_NAME_MAX];
-  if (type == KAFU_MSG_EVENT && seq >= c->running_seq &&
-      sscanf((const char *)copy, "migrate %63s %63s", src, dst) == 2) {
-    snprintf(c->running_on, sizeof c->running_on, "%s", dst);
-    c->running_seq = seq;
-    c->running_since_ms = kafu_node_now_ms();
-  }
+  if (type == KAFU_MSG_EVENT && sscanf((const char *)copy, "migrate %63s %63s", src, dst) == 2)
+    note_running(c, seq, dst);
   pthread_cond_broadcast(&c->cond);
 out:
   pthread_mutex_unlock(&c->lock);
   return rc;
+}
+
+void kafu_node_coord_handed(kafu_node_daemon *d, uint64_t id, uint64_t seq, const char *dst) {
+  kafu_node_coord *c = lock_coord(d, id);
+  if (!c) return;
+  note_running(c, seq, dst);
+  pthread_mutex_unlock(&c->lock);
 }
 
 kafu_err kafu_node_coord_exit(kafu_node_daemon *d, uint64_t id, const kafu_msg *m,
@@ -223,22 +238,45 @@ static uint64_t hole_end(const kafu_node_coord *c) {
   return end;
 }
 
-/* With c->lock held: later frames are here but next_seq is missing, and the
- * node that owed it (the holder at the release position) died or restarted.
- * The job left that node before (later frames, or the exit, came from
- * elsewhere), so the missing frames are its handoff EVENT, sent after
- * COMMIT and lost with it: skip them rather than hold the rest forever. */
+/* The node that owes the frames of a hole at next_seq ending at end: the one
+ * that held the job just before end. A migrate EVENT "X Y" at end names it
+ * (X sent the EVENT that brought the job to it and its output since); an
+ * exit at end names the node it ran on; after an OUTPUT only the holder is
+ * known, which owes the hole unless it is the EVENT of the holder's own
+ * handoff (sent by a destination not yet heard of). */
+static const char *hole_owner(const coord_rec *r, uint64_t end, char *buf, size_t cap) {
+  const kafu_node_coord *c = &r->c;
+  char src[KAFU_NODE_NAME_MAX], dst[KAFU_NODE_NAME_MAX];
+  for (const kafu_node_out *o = c->pending; o; o = o->next) {
+    if (o->seq != end) continue;
+    if (o->type == KAFU_MSG_EVENT &&
+        sscanf((const char *)o->data, "migrate %63s %63s", src, dst) == 2) {
+      snprintf(buf, cap, "%s", src);
+      return buf;
+    }
+    return r->holder;
+  }
+  return c->exited && end == c->output_end && c->exit_node[0] ? c->exit_node : r->holder;
+}
+
+/* With c->lock held: later frames (or the exit) are here but next_seq is
+ * missing, and the node that owed the missing frames (hole_owner) died or
+ * restarted since the release position. It handed the job on (the later
+ * frames came from elsewhere) and lost the frames with it, typically the
+ * EVENT that brought the job to it, sent right after COMMIT: skip them
+ * rather than hold the rest forever. */
 static void skip_dead_hole(kafu_node_daemon *d, coord_rec *r) {
   kafu_node_coord *c = &r->c;
   uint64_t end = hole_end(c);
-  char why[128];
-  if (!end || c->lost || !strcmp(r->holder, d->self->name) ||
-      !node_gone(d, r->holder, r->holder_since_ms, why, sizeof why))
+  char why[128], buf[KAFU_NODE_NAME_MAX];
+  if (!end || c->lost) return;
+  const char *owner = hole_owner(r, end, buf, sizeof buf);
+  if (!strcmp(owner, d->self->name) || !node_gone(d, owner, r->holder_since_ms, why, sizeof why))
     return;
   kafu_log(KAFU_LOG_WARN, d->self->name,
            "job %016" PRIx64 ": output seq %" PRIu64 "..%" PRIu64
            " will not come: %s handed the job on and then died (%s); skipping it",
-           c->id, c->next_seq, end - 1, r->holder, why);
+           c->id, c->next_seq, end - 1, owner, why);
   c->next_seq = end;
 }
 

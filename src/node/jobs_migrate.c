@@ -2,7 +2,9 @@
  * → the destination restores and replies ACK (or MODULE_NEED first, answered
  * with MODULE_PUT) → COMMIT, and only then the source forgets the job. The
  * destination runs the job only after COMMIT, so a job never runs on two
- * nodes; until COMMIT the source still holds the snapshot. */
+ * nodes; until COMMIT the source still holds the snapshot. COMMIT carries the
+ * migration's EVENT line, which the destination (alive and holding the job)
+ * emits before it starts the job, at the output seq the source reserved. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,13 +25,39 @@ static const char *reason_name(uint8_t reason) {
   return "?";
 }
 
+/* What a committed handoff reports: the migration's EVENT line (sent in the
+ * COMMIT) and the pause it states, which ends when COMMIT is sent. */
+typedef struct commit_note {
+  double pause_ms;
+  char text[512];
+} commit_note;
+
+/* Fills note with the EVENT line of j's migration mig, as of now: the pause
+ * since the decision, wire = the bytes sent so far (MIGRATE, MODULE_PUT). */
+static void note_event(const kafu_node_job *j, const kafu_msg *mig, const kafu_job_result *res,
+                       size_t wire, commit_note *note) {
+  const kafu_bytes *snap = &mig->u.migrate.snapshot;
+  bool is_delta = kafu_snapshot_is_delta(snap->data, snap->len, NULL, NULL);
+  uint64_t end_us = kafu_node_wall_us();
+  note->pause_ms = kafu_node_now_ms() - j->pol.decided_ms;
+  snprintf(note->text, sizeof note->text,
+           "migrate %s %s %s %s raw=%u wire=%zu pause_us=%.0f start_us=%" PRIu64 " end_us=%" PRIu64
+           " memory=%s",
+           mig->u.migrate.src_node, mig->u.migrate.dst_node,
+           mig->u.migrate.function[0] ? mig->u.migrate.function : "-",
+           reason_name(mig->u.migrate.reason), res->mem_bytes, wire, note->pause_ms * 1e3,
+           end_us - (uint64_t)(note->pause_ms * 1e3), end_us, is_delta ? "delta" : "full");
+}
+
 /* One attempt over the pooled connection: MIGRATE, maybe MODULE_PUT, ACK,
- * COMMIT, each step bounded by timeout_ms. *sent_commit tells whether the
- * job now belongs to dst; *nack_code is the code of a NACK/ERROR reply (0
- * for none). Before the COMMIT the job's parking is announced, so that the
- * job coming back right away waits for its instance (jobs_park.c). */
-static kafu_err handoff(kafu_node_job *j, kafu_node_peer *peer, const kafu_msg *mig, int timeout,
-                        size_t *wire, bool *sent_commit, uint64_t *restore_us, uint16_t *nack_code,
+ * COMMIT (carrying the EVENT line built into *note), each step bounded by
+ * timeout_ms. *sent_commit tells whether the job now belongs to dst;
+ * *nack_code is the code of a NACK/ERROR reply (0 for none). Before the
+ * COMMIT the job's parking is announced, so that the job coming back right
+ * away waits for its instance (jobs_park.c). */
+static kafu_err handoff(kafu_node_job *j, kafu_node_peer *peer, const kafu_msg *mig,
+                        const kafu_job_result *res, int timeout, size_t *wire, bool *sent_commit,
+                        uint64_t *restore_us, uint16_t *nack_code, commit_note *note,
                         kafu_error *err) {
   kafu_node_daemon *d = j->d;
   int fd = -1;
@@ -57,7 +85,9 @@ static kafu_err handoff(kafu_node_job *j, kafu_node_peer *peer, const kafu_msg *
   kafu_node_peer_note_module(peer, j->mod->sha256);
   *restore_us = reply.msg.u.ack.restore_us;
   kafu_node_park_announce(d, j->id);
+  note_event(j, mig, res, *wire, note);
   kafu_msg commit = {.type = KAFU_MSG_COMMIT};
+  commit.u.commit.event = note->text;
   size_t commit_wire = 0;
   rc = kafu_node_send(fd, &commit, j->id, 0, &commit_wire, err);
   if (!rc) {
@@ -74,8 +104,8 @@ out:
 /* Tries the handoff until it commits, a refusal is final, or
  * migration_timeout_ms has passed. A baseline NACK makes the snapshot full
  * and retries at once (it cannot recur). */
-static kafu_err deliver(kafu_node_job *j, kafu_node_peer *peer, kafu_msg *mig,
-                        kafu_job_result *res, size_t *wire, bool *committed, uint64_t *restore_us,
+static kafu_err deliver(kafu_node_job *j, kafu_node_peer *peer, kafu_msg *mig, kafu_job_result *res,
+                        size_t *wire, bool *committed, uint64_t *restore_us, commit_note *note,
                         kafu_error *err) {
   kafu_node_daemon *d = j->d;
   kafu_node_backoff bo;
@@ -86,7 +116,7 @@ static kafu_err deliver(kafu_node_job *j, kafu_node_peer *peer, kafu_msg *mig,
     *wire = 0;
     int left = kafu_node_backoff_left_ms(&bo);
     pthread_mutex_lock(&peer->lock);
-    rc = handoff(j, peer, mig, left ? left : 1, wire, committed, restore_us, &nack, err);
+    rc = handoff(j, peer, mig, res, left ? left : 1, wire, committed, restore_us, &nack, note, err);
     if (rc && !*committed) kafu_node_peer_drop(peer); /* the connection may be stale or dead */
     pthread_mutex_unlock(&peer->lock);
     if (*committed) {
@@ -141,12 +171,14 @@ kafu_err kafu_node_job_migrate(kafu_node_job *j, kafu_job_result *res, kafu_erro
   kafu_err rc = KAFU_OK;
   kafu_buf ctx = {0};
   kafu_node_peer *peer = kafu_node_peers_find(&d->peers, res->dst);
-  /* The event line takes the next output number; the destination continues
-   * after it, so the client sees the migration between the right outputs. */
+  /* The event line takes the next output number; the destination emits it
+   * (the COMMIT carries it) and continues after it, so the client sees the
+   * migration between the right outputs. */
   uint64_t event_seq = j->out_seq++;
   size_t wire = 0;
   bool committed = false;
   uint64_t restore_us = 0;
+  commit_note note = {0};
   j->stay_local = false;
   if (!peer) {
     rc = kafu_fail(err, KAFU_E_INPUT, "%s wants node '%s', which is not in %s",
@@ -174,7 +206,7 @@ kafu_err kafu_node_job_migrate(kafu_node_job *j, kafu_job_result *res, kafu_erro
   mig.u.migrate.context.len = (uint32_t)ctx.len;
 
   double t_send = kafu_node_now_ms();
-  rc = deliver(j, peer, &mig, res, &wire, &committed, &restore_us, err);
+  rc = deliver(j, peer, &mig, res, &wire, &committed, &restore_us, &note, err);
   if (!committed) {
     if (mig.u.migrate.reason == KAFU_MIGRATE_OFFLOAD) {
       /* MAY_OFFLOAD: the work may run anywhere, so it stays here. */
@@ -195,13 +227,15 @@ kafu_err kafu_node_job_migrate(kafu_node_job *j, kafu_job_result *res, kafu_erro
     goto out;
   }
   rc = KAFU_OK;
-  double t_commit = kafu_node_now_ms();
-  double pause_ms = t_commit - j->pol.decided_ms;
+  double pause_ms = note.pause_ms; /* until COMMIT was sent */
+  double t_commit = j->pol.decided_ms + pause_ms;
   bool is_delta = kafu_snapshot_is_delta(res->snapshot.data, res->snapshot.len, NULL, NULL);
   kafu_log(KAFU_LOG_DEBUG, d->self->name,
            "job %016" PRIx64 ": pause %.3f ms = unwind+capture %.3f + MIGRATE..COMMIT %.3f "
            "(destination restore %.3f)",
            j->id, pause_ms, t_send - j->pol.decided_ms, t_commit - t_send, restore_us / 1e3);
+  /* As the coordinator, watch dst now: its EVENT may never come. */
+  if (!strcmp(j->coordinator, d->self->name)) kafu_node_coord_handed(d, j->id, event_seq, res->dst);
   pthread_mutex_lock(&d->lock);
   d->migrations_out++;
   pthread_mutex_unlock(&d->lock);
@@ -211,21 +245,6 @@ kafu_err kafu_node_job_migrate(kafu_node_job *j, kafu_job_result *res, kafu_erro
            j->id, d->self->name, res->dst, reason_name(mig.u.migrate.reason),
            j->pol.function[0] ? j->pol.function : "-", res->mem_bytes, wire,
            is_delta ? "delta" : "full", pause_ms, res->capture_ms, restore_us / 1e3);
-  /* The event for the client's summary and trace. */
-  char text[512];
-  uint64_t end_us = kafu_node_wall_us();
-  snprintf(text, sizeof text,
-           "migrate %s %s %s %s raw=%u wire=%zu pause_us=%.0f start_us=%" PRIu64 " end_us=%" PRIu64
-           " memory=%s",
-           d->self->name, res->dst, j->pol.function[0] ? j->pol.function : "-",
-           reason_name(mig.u.migrate.reason), res->mem_bytes, wire, pause_ms * 1e3,
-           end_us - (uint64_t)(pause_ms * 1e3), end_us, is_delta ? "delta" : "full");
-  kafu_msg ev = {.type = KAFU_MSG_EVENT};
-  ev.u.event.out_seq = event_seq;
-  ev.u.event.text = text;
-  kafu_error ev_err = {0};
-  if (kafu_node_job_emit(j, &ev, &ev_err))
-    kafu_log(KAFU_LOG_WARN, d->self->name, "job %016" PRIx64 ": event lost: %s", j->id, ev_err.msg);
 out:
   if ((rc || j->stay_local) && event_seq + 1 == j->out_seq) {
     /* Nothing went out: give the number back so the exit count is right. */
@@ -242,6 +261,28 @@ static bool nack(int fd, uint64_t job_id, kafu_proto_code code, const char *msg)
   m.u.fail.code = (uint16_t)code;
   m.u.fail.message = msg;
   return kafu_node_send(fd, &m, job_id, 0, NULL, NULL) == KAFU_OK;
+}
+
+/* Emits the EVENT line a COMMIT carried (text; "" = none, as kafu resume
+ * sends) for j at the output seq its source reserved, next_output_seq - 1,
+ * through j's route to its coordinator. A lost event is only logged: the
+ * coordinator skips the hole if this node dies (docs/failures.md). */
+static void emit_commit_event(kafu_node_job *j, uint64_t next_output_seq, const char *text) {
+  kafu_node_daemon *d = j->d;
+  if (!text || !text[0]) return;
+  if (next_output_seq == 0) {
+    kafu_log(KAFU_LOG_WARN, d->self->name,
+             "job %016" PRIx64 ": COMMIT carries an event but its MIGRATE reserved no output seq "
+             "(next_output_seq 0); event dropped",
+             j->id);
+    return;
+  }
+  kafu_msg ev = {.type = KAFU_MSG_EVENT};
+  ev.u.event.out_seq = next_output_seq - 1;
+  ev.u.event.text = text;
+  kafu_error err = {0};
+  if (kafu_node_job_emit(j, &ev, &err))
+    kafu_log(KAFU_LOG_WARN, d->self->name, "job %016" PRIx64 ": event lost: %s", j->id, err.msg);
 }
 
 bool kafu_node_job_receive(kafu_node_daemon *d, int fd, kafu_node_frame *f) {
@@ -337,6 +378,8 @@ bool kafu_node_job_receive(kafu_node_daemon *d, int fd, kafu_node_frame *f) {
     goto out;
   }
   bool is_commit = commit.h.type == KAFU_MSG_COMMIT && commit.h.job_id == id;
+  /* The job is ours: its migration EVENT first, before any later output. */
+  if (is_commit) emit_commit_event(j, m->u.migrate.next_output_seq, commit.msg.u.commit.event);
   kafu_node_frame_free(&commit);
   if (!is_commit) {
     kafu_log(KAFU_LOG_WARN, d->self->name,

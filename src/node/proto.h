@@ -31,7 +31,7 @@
   X(SUBMIT, 6, "module, origin, program, args, env, flags, seed")                \
   X(MIGRATE, 7, "module, from, to, origin, function, reason, site, seq, state")  \
   X(ACK, 8, "acked type, restore time")                                          \
-  X(COMMIT, 9, "(empty)")                                                        \
+  X(COMMIT, 9, "migration event text")                                         \
   X(NACK, 10, "code, message")                                                   \
   X(ERROR, 11, "code, message")                                                  \
   X(OUTPUT, 12, "fd, output seq, bytes")                                         \
@@ -213,6 +213,12 @@ typedef struct kafu_msg {
       uint8_t acked_type;  /* the request type acknowledged, e.g. MIGRATE */
       uint64_t restore_us; /* MIGRATE: time to restore; else 0 */
     } ack;
+    struct {
+      /* The EVENT line of the migration being committed: the destination
+       * emits it at output seq next_output_seq - 1 (the number the source
+       * reserved) before it starts the job. "" = no event (kafu resume). */
+      const char *event;
+    } commit;
     struct {
       uint16_t code; /* kafu_proto_code */
       const char *message;

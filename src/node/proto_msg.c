@@ -303,6 +303,8 @@ static void walk(codec *c, kafu_msg *m) {
     if (!c->e) check(c, "status", m->u.exit.status <= KAFU_EXIT_ERROR, m->u.exit.status);
     break;
   case KAFU_MSG_COMMIT:
+    f_str(c, "event", &m->u.commit.event, KAFU_PROTO_STR_MAX);
+    break;
   case KAFU_MSG_STATUS:
     break; /* empty payload */
   case KAFU_MSG_STATUS_REPLY:

@@ -107,6 +107,8 @@ static kafu_msg sample(kafu_msg_type type) {
   case KAFU_MSG_OFFLOAD_NOW: m.u.offload_now.dst_node = "cloud1"; break;
   case KAFU_MSG_EVENT: m.u.event.out_seq = 7; m.u.event.text = "migrate cloud1 edge1 f"; break;
   case KAFU_MSG_COMMIT:
+    m.u.commit.event = "migrate edge1 cloud1 f return raw=4096 wire=900 pause_us=1200";
+    break;
   case KAFU_MSG_STATUS:
   case KAFU_MSG_TYPE_END: break;
   }
@@ -192,6 +194,21 @@ static void test_decoded_fields(void **state) {
   assert_memory_equal(d.u.migrate.snapshot.data, sample_blob, sizeof sample_blob);
   /* The snapshot is borrowed from the payload, not copied. */
   assert_true(d.u.migrate.snapshot.data >= b.data && d.u.migrate.snapshot.data < b.data + b.len);
+  kafu_proto_msg_free(&d);
+  kafu_buf_free(&b);
+
+  /* COMMIT: the event text; an empty one (kafu resume) is four zero bytes */
+  m = sample(KAFU_MSG_COMMIT);
+  b = encode_ok(&m);
+  assert_int_equal(kafu_proto_msg_decode(KAFU_MSG_COMMIT, b.data, b.len, &d, &err), KAFU_OK);
+  assert_string_equal(d.u.commit.event, m.u.commit.event);
+  kafu_proto_msg_free(&d);
+  kafu_buf_free(&b);
+  m.u.commit.event = NULL;
+  b = encode_ok(&m);
+  assert_int_equal(b.len, 4);
+  assert_int_equal(kafu_proto_msg_decode(KAFU_MSG_COMMIT, b.data, b.len, &d, &err), KAFU_OK);
+  assert_string_equal(d.u.commit.event, "");
   kafu_proto_msg_free(&d);
   kafu_buf_free(&b);
 
@@ -296,8 +313,20 @@ static void test_hostile_fields(void **state) {
   expect_refused(KAFU_MSG_ACK, &b, "ACK payload: field 'acked_type' has invalid value 0");
   kafu_buf_free(&b);
 
-  /* COMMIT and STATUS carry nothing */
+  /* STATUS carries nothing; COMMIT carries exactly its event string */
   kafu_buf_u8(&b, 1);
+  expect_refused(KAFU_MSG_STATUS, &b, "STATUS payload: 1 trailing bytes");
+  kafu_buf_free(&b);
+  expect_refused(KAFU_MSG_COMMIT, &b, "COMMIT payload: field 'event' truncated (needs 4 bytes, 0 left)");
+  kafu_buf_u32le(&b, 3);
+  kafu_buf_append(&b, "a\0b", 3);
+  expect_refused(KAFU_MSG_COMMIT, &b, "COMMIT payload: field 'event' contains a NUL byte");
+  kafu_buf_free(&b);
+  kafu_buf_u32le(&b, KAFU_PROTO_STR_MAX + 1);
+  expect_refused(KAFU_MSG_COMMIT, &b, "COMMIT payload: field 'event' too long (65537 bytes, max 65536)");
+  kafu_buf_free(&b);
+  kafu_buf_u32le(&b, 1);
+  kafu_buf_append(&b, "ab", 2);
   expect_refused(KAFU_MSG_COMMIT, &b, "COMMIT payload: 1 trailing bytes");
   kafu_buf_free(&b);
 
