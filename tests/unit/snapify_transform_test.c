@@ -44,8 +44,8 @@ static void build_c(const char *name, char *path, size_t cap) {
 static void build_wat(const char *name, char *path, size_t cap) {
   char cmd[2048];
   snprintf(path, cap, "%s/%s.wasm", tmpdir, name);
-  snprintf(cmd, sizeof cmd, "wat2wasm --debug-names %s/tests/snapify/wat/%s.wat -o %s",
-           src_dir(), name, path);
+  snprintf(cmd, sizeof cmd, "wat2wasm --debug-names %s/tests/snapify/wat/%s.wat -o %s", src_dir(),
+           name, path);
   run(cmd);
 }
 
@@ -63,7 +63,8 @@ static blob load(const char *path) {
 
 static kafu_err snap(const blob *in, const char *label, const kafu_snapify_annotation *extra,
                      size_t n_extra, kafu_snapify_policy policy, kafu_buf *out, kafu_error *err) {
-  kafu_snapify_options opts = {.policy = policy, .extra = extra, .n_extra = n_extra, .label = label};
+  kafu_snapify_options opts = {
+      .policy = policy, .extra = extra, .n_extra = n_extra, .label = label};
   memset(out, 0, sizeof *out);
   return kafu_snapify(in->bytes, in->len, &opts, out, err);
 }
@@ -98,7 +99,8 @@ static void expect_instrumented(const kafu_meta *m, const char *const *want, siz
   for (size_t i = 0; i < n_want; i++)
     if (!has_name(m, want[i])) fail_msg("'%s' is not instrumented", want[i]);
   if (m->n_instrumented != n_want) {
-    for (uint32_t i = 0; i < m->n_instrumented; i++) print_message("  got %s\n", m->instrumented[i]);
+    for (uint32_t i = 0; i < m->n_instrumented; i++)
+      print_message("  got %s\n", m->instrumented[i]);
     fail_msg("%u functions instrumented, want %zu", m->n_instrumented, n_want);
   }
 }
@@ -112,8 +114,8 @@ static void expect_site(const kafu_meta *m, size_t id, kafu_site_kind kind, cons
 }
 
 static const kafu_snapify_annotation dests_ann[] = {
-    {KAFU_SITE_DEST, "nested_dest", "edge1"}, {KAFU_SITE_DEST, "leaf_edge", "edge2"},
-    {KAFU_SITE_DEST, "fib_dest", "edge1"},    {KAFU_SITE_DEST, "ptr_dest", "edge2"},
+    {KAFU_SITE_DEST, "nested_dest", "edge1"},      {KAFU_SITE_DEST, "leaf_edge", "edge2"},
+    {KAFU_SITE_DEST, "fib_dest", "edge1"},         {KAFU_SITE_DEST, "ptr_dest", "edge2"},
     {KAFU_SITE_OFFLOAD, "offload_work", "cloud1"},
 };
 
@@ -141,11 +143,19 @@ static void test_dests_golden(void **state) {
   assert_true(m.code_size_before > 10000);
   assert_true(m.code_size_after > m.code_size_before);
   static const char *const want[] = {
-      "_start", "_start.command_export", "__main_void", "__original_main", "main",
-      "nested_dest", "nested_dest$kafu_body", /* calls leaf_edge, a DEST */
-      "leaf_edge", "fib_dest", "fib_dest$kafu_body", /* recursion through the wrapper */
-      "ptr_dest",                                    /* reached through the table */
-      "offload_work", "offload_work$kafu_body", /* polls */
+      "_start",
+      "_start.command_export",
+      "__main_void",
+      "__original_main",
+      "main",
+      "nested_dest",
+      "nested_dest$kafu_body", /* calls leaf_edge, a DEST */
+      "leaf_edge",
+      "fib_dest",
+      "fib_dest$kafu_body", /* recursion through the wrapper */
+      "ptr_dest",           /* reached through the table */
+      "offload_work",
+      "offload_work$kafu_body", /* polls */
   };
   expect_instrumented(&m, want, sizeof want / sizeof *want);
   /* same signature as ptr_dest in the table, but cannot reach a point */
@@ -175,9 +185,11 @@ static void test_leaf_in_printf_loop_minimal(void **state) {
   kafu_meta m = meta_of(&out);
   static const char *const want[] = {"_start", "_start.command_export", "__original_main", "leaf"};
   expect_instrumented(&m, want, 4);
-  static const char *const stdio[] = {"printf", "vfprintf", "printf_core", "fwrite", "__fwritex",
-                                      "__stdio_write", "__stdout_write", "leaf$kafu_body"};
-  for (size_t i = 0; i < sizeof stdio / sizeof *stdio; i++) assert_false(has_name(&m, stdio[i]));
+  static const char *const stdio[] = {"printf",         "vfprintf",      "printf_core",
+                                      "fwrite",         "__fwritex",     "__stdio_write",
+                                      "__stdout_write", "leaf$kafu_body"};
+  for (size_t i = 0; i < sizeof stdio / sizeof *stdio; i++)
+    assert_false(has_name(&m, stdio[i]));
   /* a DEST-only program grows by little */
   assert_true((double)m.code_size_after / m.code_size_before <= 1.15);
   expect_valid(&out, "leafloop.snap.wasm");
@@ -223,7 +235,8 @@ static bool calls(BinaryenModuleRef mod, const char *func, const char *target) {
   kafu_snapify_scan scan = {0};
   assert_int_equal(kafu_snapify_walk(BinaryenFunctionGetBody(f), &scan, NULL), KAFU_OK);
   bool found = false;
-  for (size_t i = 0; i < scan.n_callees; i++) found |= !strcmp(scan.callees[i], target);
+  for (size_t i = 0; i < scan.n_callees; i++)
+    found |= !strcmp(scan.callees[i], target);
   kafu_snapify_scan_free(&scan);
   return found;
 }
@@ -248,15 +261,16 @@ static void test_regions(void **state) {
   blob in = load(path);
   kafu_buf out;
   kafu_error err = {0};
-  assert_int_equal(snap(&in, "regions.wasm", regions_ann, 4, KAFU_POLICY_KAFU, &out, &err), KAFU_OK);
+  assert_int_equal(snap(&in, "regions.wasm", regions_ann, 4, KAFU_POLICY_KAFU, &out, &err),
+                   KAFU_OK);
   kafu_meta m = meta_of(&out);
   assert_int_equal(m.n_sites, 4);
   expect_site(&m, 2, KAFU_SITE_DEST, "both", "edge2");
   expect_site(&m, 3, KAFU_SITE_OFFLOAD, "both", "cloud2");
   assert_int_equal(m.state_base, 4096);
   assert_int_equal(m.n_globals, 2); /* $sp and $g64; $fixed is immutable */
-  static const char *const want[] = {"helper_chase", "uses_ptr", "_start", "work$kafu_body",
-                                     "work", "ind_target", "both"};
+  static const char *const want[] = {"helper_chase", "uses_ptr",   "_start", "work$kafu_body",
+                                     "work",         "ind_target", "both"};
   expect_instrumented(&m, want, sizeof want / sizeof *want);
   assert_int_equal(m.n_funcs, 12);
   expect_valid(&out, "regions.snap.wasm");
@@ -271,7 +285,7 @@ static void test_regions(void **state) {
   assert_true(calls(mod, "helper_chase", poll)); /* callee of the OFFLOAD function */
   /* a call-free callee with only a counted loop: the caller's poll covers it */
   assert_false(calls(mod, "helper", poll));
-  assert_false(calls(mod, "idle", poll));      /* a loop outside any region */
+  assert_false(calls(mod, "idle", poll)); /* a loop outside any region */
   assert_false(calls(mod, "uses_ptr", poll));
   assert_true(calls(mod, "both", enter));
   assert_true(calls(mod, "both", "both$kafu_body"));
@@ -302,7 +316,8 @@ static size_t count_calls(BinaryenModuleRef mod, const char *func, const char *t
   kafu_snapify_scan scan = {0};
   assert_int_equal(kafu_snapify_walk(BinaryenFunctionGetBody(f), &scan, NULL), KAFU_OK);
   size_t n = 0;
-  for (size_t i = 0; i < scan.n_callees; i++) n += !strcmp(scan.callees[i], target);
+  for (size_t i = 0; i < scan.n_callees; i++)
+    n += !strcmp(scan.callees[i], target);
   kafu_snapify_scan_free(&scan);
   return n;
 }
@@ -331,7 +346,6 @@ static void test_offload_leaf_keeps_poll(void **state) {
   free(in.bytes);
 }
 
-
 /* A poll per loop head, except a nested, call-free loop counting towards an
  * invariant bound; --policy always keeps them all. */
 static void test_loop_polls(void **state) {
@@ -357,6 +371,63 @@ static void test_loop_polls(void **state) {
     BinaryenModuleDispose(mod);
     kafu_buf_free(&out);
   }
+  free(in.bytes);
+}
+
+/* The not-rewinding copies (docs/abi.md, "Shape of the transformed code"):
+ * every instrumented function that polls gets f$kafu_normal with the same
+ * polls, the original dispatches to it unless rewinding, copies call
+ * copies; functions that do not poll get none. */
+static void test_normal_copies(void **state) {
+  (void)state;
+  char path[512];
+  build_wat("loops", path, sizeof path);
+  blob in = load(path);
+  static const kafu_snapify_annotation ann[] = {{KAFU_SITE_OFFLOAD, "kernel", "cloud1"}};
+  kafu_buf out;
+  kafu_error err = {0};
+  assert_int_equal(snap(&in, "loops.wasm", ann, 1, KAFU_POLICY_KAFU, &out, &err), KAFU_OK);
+  expect_valid(&out, "loops.snap.wasm");
+  kafu_meta m = meta_of(&out);
+  BinaryenModuleRef mod = BinaryenModuleRead((char *)out.data, out.len);
+  const char *poll = import_named(mod, "kafu", "poll");
+  assert_non_null(poll);
+  assert_true(m.n_instrumented >= 3); /* _start, kernel, kernel$kafu_body */
+  size_t n_copies = 0;
+  for (uint32_t i = 0; i < m.n_instrumented; i++) {
+    const char *f = m.instrumented[i];
+    char name[256];
+    snprintf(name, sizeof name, "%s%s", f, KAFU_SNAPIFY_NORMAL_SUFFIX);
+    size_t polls = count_calls(mod, f, poll);
+    if (!BinaryenGetFunction(mod, name)) {
+      if (polls) fail_msg("'%s' polls but has no copy", f);
+      continue;
+    }
+    n_copies++;
+    /* the same polls in both, and at least one */
+    assert_true(polls > 0);
+    assert_int_equal(count_calls(mod, name, poll), polls);
+    /* the original starts with the dispatch and calls its copy once */
+    BinaryenExpressionRef body = BinaryenFunctionGetBody(BinaryenGetFunction(mod, f));
+    assert_int_equal(BinaryenExpressionGetId(body), BinaryenIfId());
+    assert_int_equal(count_calls(mod, f, name), 1);
+    /* the copy calls no original that has a copy, itself included */
+    for (uint32_t k = 0; k < m.n_instrumented; k++) {
+      char other[256];
+      snprintf(other, sizeof other, "%s%s", m.instrumented[k], KAFU_SNAPIFY_NORMAL_SUFFIX);
+      if (BinaryenGetFunction(mod, other) && count_calls(mod, name, m.instrumented[k]))
+        fail_msg("'%s' calls '%s' instead of its copy", name, m.instrumented[k]);
+    }
+  }
+  assert_true(n_copies >= 1);
+  assert_true(n_copies < m.n_instrumented); /* _start does not poll */
+  /* kernel$kafu_body keeps a poll in each of its 4 polled loops */
+  assert_int_equal(count_calls(mod, "kernel$kafu_body" KAFU_SNAPIFY_NORMAL_SUFFIX, poll), 4);
+  /* uninstrumented functions get no copy */
+  assert_null(BinaryenGetFunction(mod, "leaf" KAFU_SNAPIFY_NORMAL_SUFFIX));
+  BinaryenModuleDispose(mod);
+  kafu_meta_free(&m);
+  kafu_buf_free(&out);
   free(in.bytes);
 }
 
@@ -543,6 +614,7 @@ int main(void) {
       cmocka_unit_test(test_regions),
       cmocka_unit_test(test_offload_leaf_keeps_poll),
       cmocka_unit_test(test_loop_polls),
+      cmocka_unit_test(test_normal_copies),
       cmocka_unit_test(test_annotations_from_section),
       cmocka_unit_test(test_refusals),
       cmocka_unit_test(test_policy_always),
