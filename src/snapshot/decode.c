@@ -256,7 +256,6 @@ kafu_err kafu_snapshot_decode_ex(const uint8_t *bytes, size_t len,
   memcpy(out->module_sha256, bytes + SNAP_OFF_MODULE, KAFU_SHA256_LEN);
   out->job_id = get_u64(bytes + SNAP_OFF_JOB);
   out->seq = get_u64(bytes + SNAP_OFF_SEQ);
-  out->pages_carried = v.n_present;
   out->state_base = v.state_base;
   /* lengths are set only once their block exists, so kafu_snapshot_free
    * always sees matching sizes */
@@ -277,17 +276,10 @@ kafu_err kafu_snapshot_decode_ex(const uint8_t *bytes, size_t len,
                             : kafu_fail(err, KAFU_E_NOMEM, "snapshot: no memory to decode into");
       goto fail;
     }
-    if (o->will_write) {
-      /* In place, only the carried pages change; else every page does. */
-      bool in_place =
-          (v.flags & SNAP_FLAG_DELTA) && o->baseline_in_memory && o->baseline_len == mem_len;
-      size_t n_pages = (size_t)v.mem_pages * SNAP_PAGES_PER_WASM_PAGE;
-      uint8_t *all = in_place ? NULL : kafu_snap_alloc(n_pages / 8);
-      if (!in_place && n_pages && !all) goto nomem;
-      if (all) memset(all, 0xff, n_pages / 8);
-      o->will_write(o->memory_ud, in_place ? v.bitmap : all, n_pages);
-      kafu_snap_free(all, n_pages / 8);
-    }
+    /* In place, only the carried pages change (fill_memory). */
+    if (o->will_write && (v.flags & SNAP_FLAG_DELTA) && o->baseline_in_memory &&
+        o->baseline_len == mem_len)
+      o->will_write(o->memory_ud, v.bitmap, (size_t)v.mem_pages * SNAP_PAGES_PER_WASM_PAGE);
     rc = fill_memory(&v, o, mem, false, err);
     if (rc) goto fail;
     out->mem_pages = v.mem_pages;

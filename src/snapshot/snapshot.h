@@ -51,7 +51,6 @@ typedef struct kafu_snapshot {
   size_t wasi_len;
   uint8_t *memory; /* full linear memory image, mem_pages * 64 KiB */
   uint32_t mem_pages;
-  size_t pages_carried; /* set by decode: 4 KiB pages the snapshot carried */
 } kafu_snapshot;
 
 /* The XXH3-128 of one 4 KiB page. */
@@ -167,11 +166,11 @@ typedef struct kafu_snapshot_decode_opts {
    * rehashed); for a full snapshot it is rebuilt. Left unspecified when the
    * decode fails. */
   kafu_page_table *table;
-  /* Optional, with memory_for: told which 4 KiB pages of that buffer the
-   * decode is about to write (one bit per page, LSB first, n_pages bits;
-   * borrowed for the call), after every check and before the first write.
-   * For a delta applied in place these are the carried pages only; e.g. to
-   * lift a write protection in bulk. Called with memory_ud. */
+  /* Optional, with memory_for: called when a delta is applied in place
+   * (baseline_in_memory, same size), after every check and before the first
+   * write, with the pages it will write: the carried ones (one bit per page,
+   * LSB first, n_pages bits; borrowed for the call). E.g. to lift a write
+   * protection in bulk. Called with memory_ud. */
   void (*will_write)(void *ud, const uint8_t *bitmap, size_t n_pages);
 } kafu_snapshot_decode_opts;
 
