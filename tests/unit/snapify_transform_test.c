@@ -61,6 +61,19 @@ static blob load(const char *path) {
   return b;
 }
 
+/* Builds tests/snapify/wat/NAME.wat (or progs/NAME.c) and loads it. */
+static blob load_wat(const char *name) {
+  char path[512];
+  build_wat(name, path, sizeof path);
+  return load(path);
+}
+
+static blob load_c(const char *name) {
+  char path[512];
+  build_c(name, path, sizeof path);
+  return load(path);
+}
+
 static kafu_err snap(const blob *in, const char *label, const kafu_snapify_annotation *extra,
                      size_t n_extra, kafu_snapify_policy policy, kafu_buf *out, kafu_error *err) {
   kafu_snapify_options opts = {
@@ -123,9 +136,7 @@ static const kafu_snapify_annotation dests_ann[] = {
  * MAY_OFFLOAD: golden sites and instrumented set. */
 static void test_dests_golden(void **state) {
   (void)state;
-  char path[512];
-  build_c("dests", path, sizeof path);
-  blob in = load(path);
+  blob in = load_c("dests");
   kafu_buf out;
   kafu_error err = {0};
   assert_int_equal(snap(&in, "dests.wasm", dests_ann, 5, KAFU_POLICY_KAFU, &out, &err), KAFU_OK);
@@ -175,9 +186,7 @@ static void test_dests_golden(void **state) {
  * must stay uninstrumented. */
 static void test_leaf_in_printf_loop_minimal(void **state) {
   (void)state;
-  char path[512];
-  build_c("leafloop", path, sizeof path);
-  blob in = load(path);
+  blob in = load_c("leafloop");
   kafu_buf out;
   kafu_error err = {0};
   static const kafu_snapify_annotation ann[] = {{KAFU_SITE_DEST, "leaf", "edge1"}};
@@ -200,9 +209,7 @@ static void test_leaf_in_printf_loop_minimal(void **state) {
 
 static void test_deterministic(void **state) {
   (void)state;
-  char path[512];
-  build_c("dests", path, sizeof path);
-  blob in = load(path);
+  blob in = load_c("dests");
   kafu_buf a, b, c;
   kafu_error err = {0};
   assert_int_equal(snap(&in, "d", dests_ann, 5, KAFU_POLICY_KAFU, &a, &err), KAFU_OK);
@@ -256,9 +263,7 @@ static const char *import_named(BinaryenModuleRef mod, const char *module, const
  * region comes from the support library's export; what snapify adds. */
 static void test_regions(void **state) {
   (void)state;
-  char path[512];
-  build_wat("regions", path, sizeof path);
-  blob in = load(path);
+  blob in = load_wat("regions");
   kafu_buf out;
   kafu_error err = {0};
   assert_int_equal(snap(&in, "regions.wasm", regions_ann, 4, KAFU_POLICY_KAFU, &out, &err),
@@ -326,9 +331,7 @@ static size_t count_calls(BinaryenModuleRef mod, const char *func, const char *t
  * with a counted loop keeps its poll when it is the MAY_OFFLOAD function. */
 static void test_offload_leaf_keeps_poll(void **state) {
   (void)state;
-  char path[512];
-  build_wat("regions", path, sizeof path);
-  blob in = load(path);
+  blob in = load_wat("regions");
   kafu_buf out;
   kafu_error err = {0};
   static const kafu_snapify_annotation ann[] = {{KAFU_SITE_OFFLOAD, "helper", "cloud1"}};
@@ -350,9 +353,7 @@ static void test_offload_leaf_keeps_poll(void **state) {
  * invariant bound; --policy always keeps them all. */
 static void test_loop_polls(void **state) {
   (void)state;
-  char path[512];
-  build_wat("loops", path, sizeof path);
-  blob in = load(path);
+  blob in = load_wat("loops");
   static const kafu_snapify_annotation ann[] = {{KAFU_SITE_OFFLOAD, "kernel", "cloud1"}};
   static const struct {
     kafu_snapify_policy policy;
@@ -380,9 +381,7 @@ static void test_loop_polls(void **state) {
  * copies; functions that do not poll get none. */
 static void test_normal_copies(void **state) {
   (void)state;
-  char path[512];
-  build_wat("loops", path, sizeof path);
-  blob in = load(path);
+  blob in = load_wat("loops");
   static const kafu_snapify_annotation ann[] = {{KAFU_SITE_OFFLOAD, "kernel", "cloud1"}};
   kafu_buf out;
   kafu_error err = {0};
@@ -565,9 +564,7 @@ static void test_refusals(void **state) {
 /* --policy always: a POINT site for every defined function of the input. */
 static void test_policy_always(void **state) {
   (void)state;
-  char path[512];
-  build_c("leafloop", path, sizeof path);
-  blob in = load(path);
+  blob in = load_c("leafloop");
   BinaryenModuleRef plain = BinaryenModuleRead((char *)in.bytes, in.len);
   size_t n_defined = 0;
   for (BinaryenIndex i = 0; i < BinaryenGetNumFunctions(plain); i++) {
