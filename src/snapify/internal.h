@@ -17,6 +17,10 @@ typedef struct kafu_snapify_scan {
   size_t n_callees, cap_callees;
   BinaryenExpressionRef *calls; /* the direct calls themselves, parallel to callees */
   size_t cap_calls;
+  /* every call and call_indirect, in walk order, with the expression it is
+   * an operand of (NULL for the walk's root) */
+  BinaryenExpressionRef *sites, *site_parents;
+  size_t n_sites, cap_sites;
   BinaryenType *ind_params, *ind_results; /* signature of each call_indirect */
   size_t n_indirect, cap_indirect;
   BinaryenExpressionRef *loops; /* every Loop, outer before inner */
@@ -128,18 +132,30 @@ kafu_err kafu_snapify_asyncify(BinaryenModuleRef mod, const char *const *only, s
 /* After Asyncify: for each function f in `funcs` (internal names, all
  * instrumented) whose body calls the poll import (the hot, polled loops; a
  * copy of every instrumented function would cost DEST-only modules code for
- * nothing) adds f$kafu_normal, a copy of f in which Asyncify's state reads
- * are masked to 0 or 1 and direct calls to functions that got a copy go to
+ * nothing) adds f$kafu_normal, a copy of f in which Asyncify's state lives in
+ * a local (0 on entry, reloaded as `state & 1` after each call that may
+ * change the state) and direct calls to functions that got a copy go to
  * their copies, and makes f `if (rewinding) BODY else return
  * f$kafu_normal(args)`. A frame entered while not rewinding never sees the
  * rewinding state (the host starts a rewind only before re-entering the
- * module from outside), so the copy behaves as f would, and its frames
- * unwind into the same layout that f's rewind path reloads; the copy just
- * shows the C compiler that the locals are never reloaded mid-function.
+ * module from outside), and the state changes only inside calls, so the
+ * copy behaves as f would, and its frames unwind into the same layout that
+ * f's rewind path reloads; the copy just shows the C compiler that the
+ * locals are never reloaded mid-function and that Asyncify's guards pass.
+ * Where a call cannot be wrapped (a tuple result, an unusual parent) the
+ * copy reads the global masked with `& 1` instead.
  * Errors: KAFU_E_INTERNAL if Asyncify left no state global or a function is
  * missing; KAFU_E_INPUT if f$kafu_normal exists; as kafu_snapify_walk. */
 kafu_err kafu_snapify_split_rewind(BinaryenModuleRef mod, const char *const *funcs, size_t n,
                                    kafu_error *err);
+
+/* Makes `replacement` the operand of `parent` that is now `old` (with
+ * replacement NULL, only answers whether it could). False when `old` is not an
+ * operand of parent or parent is of a kind this does not handle (handled:
+ * block, if, loop, br/br_if, br_table, call, call_indirect, local/global.set,
+ * drop, return, unary, binary, select, load, store). */
+bool kafu_snapify_replace_operand(BinaryenExpressionRef parent, BinaryenExpressionRef old,
+                                  BinaryenExpressionRef replacement);
 
 /* Called by the transform once Binaryen has read and validated the input:
  * a later crash of the child is then snapify's fault, not the input's. */

@@ -73,18 +73,36 @@ static bool grow(void **arr, size_t *cap, size_t n, size_t elem) {
 }
 
 typedef struct {
-  BinaryenExpressionRef *items;
+  BinaryenExpressionRef expr, parent;
+} stack_item;
+
+typedef struct {
+  stack_item *items;
   size_t n, cap;
   bool nomem;
 } expr_stack;
 
-static void push(expr_stack *st, BinaryenExpressionRef e) {
+static void push(expr_stack *st, BinaryenExpressionRef e, BinaryenExpressionRef parent) {
   if (!e || st->nomem) return;
   if (!grow((void **)&st->items, &st->cap, st->n, sizeof *st->items)) {
     st->nomem = true;
     return;
   }
-  st->items[st->n++] = e;
+  st->items[st->n++] = (stack_item){e, parent};
+}
+
+static void record_site(kafu_snapify_scan *scan, BinaryenExpressionRef call,
+                        BinaryenExpressionRef parent) {
+  size_t cap = scan->cap_sites;
+  if (!grow((void **)&scan->sites, &cap, scan->n_sites, sizeof *scan->sites) ||
+      !grow((void **)&scan->site_parents, &scan->cap_sites, scan->n_sites,
+            sizeof *scan->site_parents)) {
+    scan->nomem = true;
+    return;
+  }
+  scan->cap_sites = cap;
+  scan->sites[scan->n_sites] = call;
+  scan->site_parents[scan->n_sites++] = parent;
 }
 
 static void record_call(kafu_snapify_scan *scan, BinaryenExpressionRef call) {
@@ -163,7 +181,7 @@ static void push_children(expr_stack *st, BinaryenExpressionRef e, expr_kind kin
   case K_LEAF: case K_UNSUPPORTED: return;
   case K_BLOCK:
     for (BinaryenIndex i = BinaryenBlockGetNumChildren(e); i-- > 0;)
-      push(st, BinaryenBlockGetChildAt(e, i));
+      push(st, BinaryenBlockGetChildAt(e, i), e);
     return;
   case K_IF:
     c[0] = BinaryenIfGetCondition(e); c[1] = BinaryenIfGetIfTrue(e); c[2] = BinaryenIfGetIfFalse(e);
@@ -186,14 +204,14 @@ static void push_children(expr_stack *st, BinaryenExpressionRef e, expr_kind kin
     record_call(scan, e);
     if (BinaryenCallIsReturn(e)) scan->tail_call = true;
     for (BinaryenIndex i = BinaryenCallGetNumOperands(e); i-- > 0;)
-      push(st, BinaryenCallGetOperandAt(e, i));
+      push(st, BinaryenCallGetOperandAt(e, i), e);
     return;
   case K_CALL_INDIRECT:
     record_indirect(scan, BinaryenCallIndirectGetParams(e), BinaryenCallIndirectGetResults(e));
     if (BinaryenCallIndirectIsReturn(e)) scan->tail_call = true;
-    push(st, BinaryenCallIndirectGetTarget(e));
+    push(st, BinaryenCallIndirectGetTarget(e), e);
     for (BinaryenIndex i = BinaryenCallIndirectGetNumOperands(e); i-- > 0;)
-      push(st, BinaryenCallIndirectGetOperandAt(e, i));
+      push(st, BinaryenCallIndirectGetOperandAt(e, i), e);
     return;
   case K_LOCAL_SET:
     record_local_set(scan, BinaryenLocalSetGetIndex(e));
@@ -254,16 +272,16 @@ static void push_children(expr_stack *st, BinaryenExpressionRef e, expr_kind kin
     break;
   case K_TRY:
     for (BinaryenIndex i = BinaryenTryGetNumCatchBodies(e); i-- > 0;)
-      push(st, BinaryenTryGetCatchBodyAt(e, i));
-    push(st, BinaryenTryGetBody(e));
+      push(st, BinaryenTryGetCatchBodyAt(e, i), e);
+    push(st, BinaryenTryGetBody(e), e);
     return;
   case K_THROW:
     for (BinaryenIndex i = BinaryenThrowGetNumOperands(e); i-- > 0;)
-      push(st, BinaryenThrowGetOperandAt(e, i));
+      push(st, BinaryenThrowGetOperandAt(e, i), e);
     return;
   case K_TUPLE_MAKE:
     for (BinaryenIndex i = BinaryenTupleMakeGetNumOperands(e); i-- > 0;)
-      push(st, BinaryenTupleMakeGetOperandAt(e, i));
+      push(st, BinaryenTupleMakeGetOperandAt(e, i), e);
     return;
   case K_TUPLE_EXTRACT: c[0] = BinaryenTupleExtractGetTuple(e); break;
   case K_I31_NEW: c[0] = BinaryenI31NewGetValue(e); break;
@@ -271,9 +289,9 @@ static void push_children(expr_stack *st, BinaryenExpressionRef e, expr_kind kin
   }
   if (kind == K_UNARY || kind == K_BINARY || kind == K_SELECT || kind == K_IF || kind == K_BREAK)
     record_global_reader(scan, e, c);
-  push(st, c[2]);
-  push(st, c[1]);
-  push(st, c[0]);
+  push(st, c[2], e);
+  push(st, c[1], e);
+  push(st, c[0], e);
 }
 
 kafu_err kafu_snapify_walk(BinaryenExpressionRef body, kafu_snapify_scan *scan,
@@ -281,9 +299,10 @@ kafu_err kafu_snapify_walk(BinaryenExpressionRef body, kafu_snapify_scan *scan,
   expr_stack st = {0};
   kafu_err rc = KAFU_OK;
   init_kinds();
-  push(&st, body);
+  push(&st, body, NULL);
   while (st.n > 0 && !st.nomem && !scan->nomem) {
-    BinaryenExpressionRef e = st.items[--st.n];
+    stack_item item = st.items[--st.n];
+    BinaryenExpressionRef e = item.expr;
     BinaryenExpressionId id = BinaryenExpressionGetId(e);
     expr_kind kind = id < KIND_TABLE_SIZE ? (expr_kind)kind_of[id] : 0;
     if (kind == 0 || kind == K_UNSUPPORTED) {
@@ -291,6 +310,7 @@ kafu_err kafu_snapify_walk(BinaryenExpressionRef body, kafu_snapify_scan *scan,
                      kind ? kind_name[id] : "(unknown)");
       goto out;
     }
+    if (kind == K_CALL || kind == K_CALL_INDIRECT) record_site(scan, e, item.parent);
     push_children(&st, e, kind, scan);
   }
   if (st.nomem || scan->nomem) rc = kafu_fail(err, KAFU_E_NOMEM, "out of memory walking code");
@@ -302,6 +322,8 @@ out:
 void kafu_snapify_scan_free(kafu_snapify_scan *scan) {
   free(scan->callees);
   free(scan->calls);
+  free(scan->sites);
+  free(scan->site_parents);
   free(scan->ind_params);
   free(scan->ind_results);
   free(scan->loops);

@@ -327,6 +327,41 @@ static size_t count_calls(BinaryenModuleRef mod, const char *func, const char *t
   return n;
 }
 
+/* Reads of the global `state` in func, and its calls of any kind. */
+static size_t count_state_reads(BinaryenModuleRef mod, const char *func, const char *state,
+                                size_t *n_calls) {
+  BinaryenFunctionRef f = BinaryenGetFunction(mod, func);
+  assert_non_null(f);
+  kafu_snapify_scan scan = {0};
+  assert_int_equal(kafu_snapify_walk(BinaryenFunctionGetBody(f), &scan, NULL), KAFU_OK);
+  size_t n = 0;
+  for (size_t i = 0; i < scan.n_global_readers; i++) {
+    BinaryenExpressionRef e = scan.global_readers[i], ops[3] = {NULL, NULL, NULL};
+    BinaryenExpressionId id = BinaryenExpressionGetId(e);
+    if (id == BinaryenBinaryId()) {
+      ops[0] = BinaryenBinaryGetLeft(e);
+      ops[1] = BinaryenBinaryGetRight(e);
+    } else if (id == BinaryenUnaryId()) {
+      ops[0] = BinaryenUnaryGetValue(e);
+    } else if (id == BinaryenSelectId()) {
+      ops[0] = BinaryenSelectGetCondition(e);
+      ops[1] = BinaryenSelectGetIfTrue(e);
+      ops[2] = BinaryenSelectGetIfFalse(e);
+    } else if (id == BinaryenIfId()) {
+      ops[0] = BinaryenIfGetCondition(e);
+    } else if (id == BinaryenBreakId()) {
+      ops[0] = BinaryenBreakGetCondition(e);
+      ops[1] = BinaryenBreakGetValue(e);
+    }
+    for (int k = 0; k < 3; k++)
+      n += ops[k] && BinaryenExpressionGetId(ops[k]) == BinaryenGlobalGetId() &&
+           !strcmp(BinaryenGlobalGetGetName(ops[k]), state);
+  }
+  *n_calls = scan.n_sites;
+  kafu_snapify_scan_free(&scan);
+  return n;
+}
+
 /* The leaf-helper rule applies to callees only: the same call-free function
  * with a counted loop keeps its poll when it is the MAY_OFFLOAD function. */
 static void test_offload_leaf_keeps_poll(void **state) {
@@ -377,8 +412,9 @@ static void test_loop_polls(void **state) {
 
 /* The not-rewinding copies (docs/abi.md, "Shape of the transformed code"):
  * every instrumented function that polls gets f$kafu_normal with the same
- * polls, the original dispatches to it unless rewinding, copies call
- * copies; functions that do not poll get none. */
+ * polls and the state in a local reloaded after calls, the original
+ * dispatches to it unless rewinding, copies call copies; functions that do
+ * not poll get none. */
 static void test_normal_copies(void **state) {
   (void)state;
   blob in = load_wat("loops");
@@ -410,6 +446,17 @@ static void test_normal_copies(void **state) {
     BinaryenExpressionRef body = BinaryenFunctionGetBody(BinaryenGetFunction(mod, f));
     assert_int_equal(BinaryenExpressionGetId(body), BinaryenIfId());
     assert_int_equal(count_calls(mod, f, name), 1);
+    /* the copy keeps Asyncify's state (read by the dispatch: state == 2) in
+     * a local: it reads the global only after calls, where the original
+     * reads it at every Asyncify guard */
+    BinaryenExpressionRef cond = BinaryenIfGetCondition(body);
+    assert_int_equal(BinaryenExpressionGetId(cond), BinaryenBinaryId());
+    const char *state = BinaryenGlobalGetGetName(BinaryenBinaryGetLeft(cond));
+    size_t n_calls = 0, reads = count_state_reads(mod, name, state, &n_calls);
+    if (reads < polls || reads > n_calls)
+      fail_msg("'%s' reads the state %zu times for %zu polls, %zu calls", name, reads, polls,
+               n_calls);
+    assert_true(count_state_reads(mod, f, state, &n_calls) > n_calls);
     /* the copy calls no original that has a copy, itself included */
     for (uint32_t k = 0; k < m.n_instrumented; k++) {
       char other[256];
