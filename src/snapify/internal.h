@@ -48,7 +48,8 @@ void kafu_snapify_scan_free(kafu_snapify_scan *scan);
 
 /* Which loops of a function get a poll under --policy kafu (want_poll[i] for
  * scan->loops[i]). Every loop does, except an innermost loop without calls
- * that counts an induction variable towards a loop-invariant bound and sits
+ * that counts an induction variable towards a loop-invariant bound (0 when
+ * the back edge is `br_if $loop (local.tee $i (i + c))`) and sits
  * inside another loop of the same function: the enclosing loop's poll runs
  * once per pass over it. With `leaf_callee` (a function without calls that is
  * in a region only because a region function calls it) such a loop goes

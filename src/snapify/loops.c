@@ -80,7 +80,7 @@ static bool is_compare(BinaryenOp op) {
 }
 
 /* An innermost, call-free loop whose only back edge is a final
- * `br_if $loop (cmp induction invariant)`. */
+ * `br_if $loop (cmp induction invariant)` or `br_if $loop induction`. */
 static kafu_err is_counted_leaf_loop(BinaryenExpressionRef loop, bool *counted, kafu_error *err) {
   kafu_snapify_scan body = {0};
   BinaryenExpressionRef loop_body = BinaryenLoopGetBody(loop);
@@ -99,6 +99,12 @@ static kafu_err is_counted_leaf_loop(BinaryenExpressionRef loop, bool *counted, 
       strcmp(BinaryenBreakGetName(last), name) || BinaryenBreakGetValue(last))
     goto out;
   BinaryenExpressionRef cond = BinaryenBreakGetCondition(last);
+  /* `br_if $loop (local.tee $i (i + c))`: counts towards 0, the shape
+   * clang gives a loop it rebased to end at 0 */
+  if (is_induction(cond, loop_body, &body)) {
+    *counted = true;
+    goto out;
+  }
   if (!is_id(cond, BinaryenBinaryId()) || !is_compare(BinaryenBinaryGetOp(cond))) goto out;
   BinaryenExpressionRef l = BinaryenBinaryGetLeft(cond), r = BinaryenBinaryGetRight(cond);
   *counted = (is_induction(l, loop_body, &body) && is_invariant(r, &body)) ||
