@@ -17,10 +17,12 @@ typedef struct kafu_snapify_scan {
   size_t n_callees, cap_callees;
   BinaryenExpressionRef *calls; /* the direct calls themselves, parallel to callees */
   size_t cap_calls;
-  /* every call and call_indirect, in walk order, with the expression it is
-   * an operand of (NULL for the walk's root) */
-  BinaryenExpressionRef *sites, *site_parents;
-  size_t n_sites, cap_sites;
+  /* with want_parents set before the walk: every expression in walk order
+   * (evaluation order), with the expression it is an operand of (NULL for
+   * the walk's root) */
+  bool want_parents;
+  BinaryenExpressionRef *exprs, *parents;
+  size_t n_exprs, cap_exprs;
   BinaryenType *ind_params, *ind_results; /* signature of each call_indirect */
   size_t n_indirect, cap_indirect;
   BinaryenExpressionRef *loops; /* every Loop, outer before inner */
@@ -135,7 +137,9 @@ kafu_err kafu_snapify_asyncify(BinaryenModuleRef mod, const char *const *only, s
  * copy of every instrumented function would cost DEST-only modules code for
  * nothing) adds f$kafu_normal, a copy of f in which Asyncify's state lives in
  * a local (0 on entry, reloaded as `state & 1` after each call that may
- * change the state) and direct calls to functions that got a copy go to
+ * change the state, set to 0 where Asyncify's unwind test after such a call
+ * falls through, and folded by Binaryen's constant propagation) and direct
+ * calls to functions that got a copy go to
  * their copies, and makes f `if (rewinding) BODY else return
  * f$kafu_normal(args)`. A frame entered while not rewinding never sees the
  * rewinding state (the host starts a rewind only before re-entering the

@@ -88,6 +88,11 @@ static bool listed(const char *name, const char **sorted, size_t n) {
   return bsearch(&name, sorted, n, sizeof *sorted, cmp_str) != NULL;
 }
 
+static bool is_call(BinaryenExpressionRef e) {
+  BinaryenExpressionId id = BinaryenExpressionGetId(e);
+  return id == BinaryenCallId() || id == BinaryenCallIndirectId();
+}
+
 /* Whether the state can differ after `call` from before it: calls of
  * instrumented functions and of imports (kafu.poll, enter, leave among them),
  * and call_indirect, which is taken as able to. Tail calls leave the frame. */
@@ -129,9 +134,9 @@ static bool temp_for(extra_locals *x, BinaryenType type, BinaryenIndex *index) {
  * is of a kind kafu_snapify_replace_operand handles. */
 static bool can_track_state(BinaryenModuleRef mod, const kafu_snapify_scan *scan,
                             const copy_plan *plan, extra_locals *x) {
-  for (size_t i = 0; i < scan->n_sites; i++) {
-    BinaryenExpressionRef call = scan->sites[i], parent = scan->site_parents[i];
-    if (!may_change_state(mod, call, plan)) continue;
+  for (size_t i = 0; i < scan->n_exprs; i++) {
+    BinaryenExpressionRef call = scan->exprs[i], parent = scan->parents[i];
+    if (!is_call(call) || !may_change_state(mod, call, plan)) continue;
     BinaryenType type = BinaryenExpressionGetType(call);
     BinaryenIndex tmp;
     if (type != BinaryenTypeNone() && (BinaryenTypeArity(type) != 1 || !temp_for(x, type, &tmp)))
@@ -157,6 +162,88 @@ static BinaryenExpressionRef reload_after(BinaryenModuleRef mod, BinaryenExpress
   return BinaryenBlock(mod, NULL, list, 3, type);
 }
 
+typedef struct {
+  BinaryenExpressionRef expr, parent;
+} expr_parent;
+
+static int cmp_expr(const void *a, const void *b) {
+  uintptr_t x = (uintptr_t)((const expr_parent *)a)->expr;
+  uintptr_t y = (uintptr_t)((const expr_parent *)b)->expr;
+  return (x > y) - (x < y);
+}
+
+static BinaryenExpressionRef parent_of(const expr_parent *sorted, size_t n,
+                                       BinaryenExpressionRef e) {
+  expr_parent key = {e, NULL};
+  const expr_parent *hit = bsearch(&key, sorted, n, sizeof *sorted, cmp_expr);
+  return hit ? hit->parent : NULL;
+}
+
+static bool is_local_get(BinaryenExpressionRef e, BinaryenIndex local) {
+  return BinaryenExpressionGetId(e) == BinaryenLocalGetId() && BinaryenLocalGetGetIndex(e) == local;
+}
+
+/* `br_if (state_local == 1)`: Asyncify's test for an unwind after a call. */
+static bool is_unwind_test(BinaryenExpressionRef e, BinaryenIndex state_local) {
+  if (BinaryenExpressionGetId(e) != BinaryenBreakId()) return false;
+  BinaryenExpressionRef c = BinaryenBreakGetCondition(e);
+  if (!c || BinaryenExpressionGetId(c) != BinaryenBinaryId() ||
+      BinaryenBinaryGetOp(c) != BinaryenEqInt32())
+    return false;
+  BinaryenExpressionRef l = BinaryenBinaryGetLeft(c), r = BinaryenBinaryGetRight(c);
+  if (BinaryenExpressionGetId(l) == BinaryenConstId()) {
+    BinaryenExpressionRef t = l;
+    l = r;
+    r = t;
+  }
+  return is_local_get(l, state_local) && BinaryenExpressionGetId(r) == BinaryenConstId() &&
+         BinaryenConstGetValueI32(r) == 1;
+}
+
+/* Inserts `stmt` into `block` right after its child `child`; false if
+ * `child` is not one of its children. */
+static bool insert_after(BinaryenExpressionRef block, BinaryenExpressionRef child,
+                         BinaryenExpressionRef stmt) {
+  for (BinaryenIndex i = 0; i < BinaryenBlockGetNumChildren(block); i++)
+    if (BinaryenBlockGetChildAt(block, i) == child) {
+      BinaryenBlockInsertChildAt(block, i + 1, stmt);
+      return true;
+    }
+  return false;
+}
+
+/* Where an unwind test falls through, the state local is 0 (it is 0 or 1,
+ * and not 1): says so with `state_local = 0` right after the test, where
+ * nothing else runs in between (the test is a statement of a block, or the
+ * operand of a drop or local.set that is). Binaryen's constant propagation
+ * then sees that every state read outside the few instructions between a
+ * call and its test reads 0. False when out of memory. */
+static bool zero_after_unwind_tests(BinaryenModuleRef mod, const kafu_snapify_scan *scan,
+                                    BinaryenIndex state_local) {
+  expr_parent *sorted = malloc((scan->n_exprs + 1) * sizeof *sorted);
+  if (!sorted) return false;
+  for (size_t i = 0; i < scan->n_exprs; i++)
+    sorted[i] = (expr_parent){scan->exprs[i], scan->parents[i]};
+  qsort(sorted, scan->n_exprs, sizeof *sorted, cmp_expr);
+  for (size_t i = 0; i < scan->n_exprs; i++) {
+    BinaryenExpressionRef test = scan->exprs[i], stmt = test;
+    if (!is_unwind_test(test, state_local)) continue;
+    BinaryenExpressionRef parent = parent_of(sorted, scan->n_exprs, test);
+    if (parent && (BinaryenExpressionGetId(parent) == BinaryenDropId() ||
+                   BinaryenExpressionGetId(parent) == BinaryenLocalSetId())) {
+      stmt = parent;
+      parent = parent_of(sorted, scan->n_exprs, parent);
+    }
+    if (!parent || BinaryenExpressionGetId(parent) != BinaryenBlockId() ||
+        BinaryenExpressionGetType(stmt) != BinaryenTypeNone())
+      continue;
+    insert_after(parent, stmt,
+                 BinaryenLocalSet(mod, state_local, BinaryenConst(mod, BinaryenLiteralInt32(0))));
+  }
+  free(sorted);
+  return true;
+}
+
 /* Rewrites the copy `*body` (f's locals end before x->base): state reads
  * come from a local that starts at 0 (the state on entry to a copy) and is
  * reloaded after every call that may change the state; where that cannot
@@ -164,7 +251,7 @@ static BinaryenExpressionRef reload_after(BinaryenModuleRef mod, BinaryenExpress
  * of functions with a copy go to the copy. */
 static kafu_err rewrite_copy(BinaryenModuleRef mod, BinaryenExpressionRef *body,
                              const copy_plan *plan, extra_locals *x, kafu_error *err) {
-  kafu_snapify_scan scan = {0};
+  kafu_snapify_scan scan = {.want_parents = true};
   kafu_err rc = kafu_snapify_walk(*body, &scan, err);
   if (rc != KAFU_OK) goto out;
   x->types[0] = BinaryenTypeInt32();
@@ -173,15 +260,17 @@ static kafu_err rewrite_copy(BinaryenModuleRef mod, BinaryenExpressionRef *body,
   if (!src.use_local) x->n = 0;
   for (size_t r = 0; r < scan.n_global_readers; r++)
     replace_state_reads(&src, scan.global_readers[r]);
-  for (size_t i = 0; src.use_local && i < scan.n_sites; i++) {
-    BinaryenExpressionRef call = scan.sites[i], parent = scan.site_parents[i];
-    if (!may_change_state(mod, call, plan)) continue;
+  for (size_t i = 0; src.use_local && i < scan.n_exprs; i++) {
+    BinaryenExpressionRef call = scan.exprs[i], parent = scan.parents[i];
+    if (!is_call(call) || !may_change_state(mod, call, plan)) continue;
     BinaryenExpressionRef wrapped = reload_after(mod, call, src.local, x);
     if (parent)
       kafu_snapify_replace_operand(parent, call, wrapped);
     else
       *body = wrapped;
   }
+  if (src.use_local && !zero_after_unwind_tests(mod, &scan, src.local))
+    rc = kafu_fail(err, KAFU_E_NOMEM, "out of memory");
   for (size_t c = 0; rc == KAFU_OK && c < scan.n_callees; c++) {
     if (!listed(scan.callees[c], plan->copied, plan->n_copied)) continue;
     char *target = normal_name(scan.callees[c]);
@@ -245,8 +334,15 @@ static kafu_err add_copy(BinaryenModuleRef mod, const char *name, const copy_pla
   BinaryenExpressionRef copy = BinaryenExpressionCopy(BinaryenFunctionGetBody(ref), mod);
   if ((rc = rewrite_copy(mod, &copy, plan, &x, err)) != KAFU_OK) goto out;
   for (size_t i = 0; i < x.n; i++) vars[n_vars + i] = x.types[i];
-  BinaryenAddFunction(mod, normal, BinaryenFunctionGetParams(ref), BinaryenFunctionGetResults(ref),
-                      vars, n_vars + (BinaryenIndex)x.n, copy);
+  BinaryenFunctionRef fn =
+      BinaryenAddFunction(mod, normal, BinaryenFunctionGetParams(ref),
+                          BinaryenFunctionGetResults(ref), vars, n_vars + (BinaryenIndex)x.n, copy);
+  /* fold the state reads that are known 0, and the guards they decide */
+  static const char *fold_passes[] = {"precompute-propagate", "optimize-instructions",
+                                      "precompute",           "vacuum",
+                                      "remove-unused-brs",    "merge-blocks",
+                                      "vacuum"};
+  if (x.n) BinaryenFunctionRunPasses(fn, mod, fold_passes, sizeof fold_passes / sizeof *fold_passes);
   rc = dispatch(mod, ref, normal, err);
 out:
   free(normal);

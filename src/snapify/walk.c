@@ -91,18 +91,17 @@ static void push(expr_stack *st, BinaryenExpressionRef e, BinaryenExpressionRef 
   st->items[st->n++] = (stack_item){e, parent};
 }
 
-static void record_site(kafu_snapify_scan *scan, BinaryenExpressionRef call,
+static void record_expr(kafu_snapify_scan *scan, BinaryenExpressionRef e,
                         BinaryenExpressionRef parent) {
-  size_t cap = scan->cap_sites;
-  if (!grow((void **)&scan->sites, &cap, scan->n_sites, sizeof *scan->sites) ||
-      !grow((void **)&scan->site_parents, &scan->cap_sites, scan->n_sites,
-            sizeof *scan->site_parents)) {
+  size_t cap = scan->cap_exprs;
+  if (!grow((void **)&scan->exprs, &cap, scan->n_exprs, sizeof *scan->exprs) ||
+      !grow((void **)&scan->parents, &scan->cap_exprs, scan->n_exprs, sizeof *scan->parents)) {
     scan->nomem = true;
     return;
   }
-  scan->cap_sites = cap;
-  scan->sites[scan->n_sites] = call;
-  scan->site_parents[scan->n_sites++] = parent;
+  scan->cap_exprs = cap;
+  scan->exprs[scan->n_exprs] = e;
+  scan->parents[scan->n_exprs++] = parent;
 }
 
 static void record_call(kafu_snapify_scan *scan, BinaryenExpressionRef call) {
@@ -310,7 +309,7 @@ kafu_err kafu_snapify_walk(BinaryenExpressionRef body, kafu_snapify_scan *scan,
                      kind ? kind_name[id] : "(unknown)");
       goto out;
     }
-    if (kind == K_CALL || kind == K_CALL_INDIRECT) record_site(scan, e, item.parent);
+    if (scan->want_parents) record_expr(scan, e, item.parent);
     push_children(&st, e, kind, scan);
   }
   if (st.nomem || scan->nomem) rc = kafu_fail(err, KAFU_E_NOMEM, "out of memory walking code");
@@ -322,8 +321,8 @@ out:
 void kafu_snapify_scan_free(kafu_snapify_scan *scan) {
   free(scan->callees);
   free(scan->calls);
-  free(scan->sites);
-  free(scan->site_parents);
+  free(scan->exprs);
+  free(scan->parents);
   free(scan->ind_params);
   free(scan->ind_results);
   free(scan->loops);
