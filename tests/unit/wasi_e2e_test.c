@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,18 +35,23 @@ static int capture(void *ud, int fd, const uint8_t *data, size_t len) {
   return 0;
 }
 
+/* Compiles tests/wasi/NAME.c with clang for wasm32-wasi into DIR/NAME.wasm
+ * (its path in wasm[cap]); false if clang or wasi-libc is missing. */
+static bool build_program(const char *dir, const char *name, char *wasm, size_t cap) {
+  char cmd[2000];
+  snprintf(wasm, cap, "%s/%s.wasm", dir, name);
+  snprintf(cmd, sizeof cmd,
+           "clang --target=wasm32-wasi --sysroot=/usr -O1 '%s/tests/wasi/%s.c' -o '%s' 2>/dev/null",
+           env_or("KAFU_SRC", KAFU_SOURCE_DIR), name, wasm);
+  return system(cmd) == 0;
+}
+
 static void test_fs_program(void **state) {
   (void)state;
   const kafu_engine_ops *eng = kafu_engine_find("interp");
   if (!eng) skip();
-  char *tmp = make_tmpdir();
-  char wasm[600], cmd[2000];
-  snprintf(wasm, sizeof wasm, "%s/fs_prog.wasm", tmp);
-  snprintf(cmd, sizeof cmd,
-           "clang --target=wasm32-wasi --sysroot=/usr -O1 '%s/tests/wasi/fs_prog.c' -o '%s' "
-           "2>/dev/null",
-           env_or("KAFU_SRC", KAFU_SOURCE_DIR), wasm);
-  if (system(cmd) != 0) {
+  char *tmp = make_tmpdir(), wasm[600];
+  if (!build_program(tmp, "fs_prog", wasm, sizeof wasm)) {
     rm_rf(tmp);
     free(tmp);
     skip();
@@ -117,14 +123,8 @@ static void test_every_import_resolves(void **state) {
   (void)state;
   const kafu_engine_ops *eng = kafu_engine_find("interp");
   if (!eng) skip();
-  char *tmp = make_tmpdir();
-  char wasm[600], cmd[2000];
-  snprintf(wasm, sizeof wasm, "%s/all_imports.wasm", tmp);
-  snprintf(cmd, sizeof cmd,
-           "clang --target=wasm32-wasi --sysroot=/usr -O1 '%s/tests/wasi/all_imports.c' -o '%s' "
-           "2>/dev/null",
-           env_or("KAFU_SRC", KAFU_SOURCE_DIR), wasm);
-  if (system(cmd) != 0) {
+  char *tmp = make_tmpdir(), wasm[600];
+  if (!build_program(tmp, "all_imports", wasm, sizeof wasm)) {
     rm_rf(tmp);
     free(tmp);
     skip();
