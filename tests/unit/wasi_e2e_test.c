@@ -6,7 +6,6 @@
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,14 +35,19 @@ static int capture(void *ud, int fd, const uint8_t *data, size_t len) {
 }
 
 /* Compiles tests/wasi/NAME.c with clang for wasm32-wasi into DIR/NAME.wasm
- * (its path in wasm[cap]); false if clang or wasi-libc is missing. */
-static bool build_program(const char *dir, const char *name, char *wasm, size_t cap) {
+ * (its path in wasm[cap]). If clang or wasi-libc is missing, removes and
+ * frees DIR and skips the test. */
+static void build_or_skip(char *dir, const char *name, char *wasm, size_t cap) {
   char cmd[2000];
   snprintf(wasm, cap, "%s/%s.wasm", dir, name);
   snprintf(cmd, sizeof cmd,
            "clang --target=wasm32-wasi --sysroot=/usr -O1 '%s/tests/wasi/%s.c' -o '%s' 2>/dev/null",
            env_or("KAFU_SRC", KAFU_SOURCE_DIR), name, wasm);
-  return system(cmd) == 0;
+  if (system(cmd) != 0) {
+    rm_rf(dir);
+    free(dir);
+    skip();
+  }
 }
 
 static void test_fs_program(void **state) {
@@ -51,11 +55,7 @@ static void test_fs_program(void **state) {
   const kafu_engine_ops *eng = kafu_engine_find("interp");
   if (!eng) skip();
   char *tmp = make_tmpdir(), wasm[600];
-  if (!build_program(tmp, "fs_prog", wasm, sizeof wasm)) {
-    rm_rf(tmp);
-    free(tmp);
-    skip();
-  }
+  build_or_skip(tmp, "fs_prog", wasm, sizeof wasm);
   make_dir(tmp, "data");
   write_file(tmp, "secret", "SECRET");
   char data_dir[700];
@@ -124,11 +124,7 @@ static void test_every_import_resolves(void **state) {
   const kafu_engine_ops *eng = kafu_engine_find("interp");
   if (!eng) skip();
   char *tmp = make_tmpdir(), wasm[600];
-  if (!build_program(tmp, "all_imports", wasm, sizeof wasm)) {
-    rm_rf(tmp);
-    free(tmp);
-    skip();
-  }
+  build_or_skip(tmp, "all_imports", wasm, sizeof wasm);
   uint8_t *bytes = NULL;
   size_t len = 0;
   kafu_error err = {0};
