@@ -162,6 +162,17 @@ kafu_err kafu_snapify_split_rewind(BinaryenModuleRef mod, const char *const *fun
 bool kafu_snapify_replace_operand(BinaryenExpressionRef parent, BinaryenExpressionRef old,
                                   BinaryenExpressionRef replacement);
 
+/* In a copy made by kafu_snapify_split_rewind whose state lives in local
+ * `state_local` (0 or 1), walked into *scan with want_parents: where an
+ * unwind test `br_if (state_local == 1)` falls through, the local is 0; says
+ * so with `state_local = 0` right after the test, where nothing else runs
+ * in between (the test is a statement of a block, or the operand of a drop
+ * or local.set that is). Binaryen's constant propagation then sees that
+ * every state read outside the few instructions between a call and its
+ * test reads 0. False when out of memory. */
+bool kafu_snapify_zero_after_unwind_tests(BinaryenModuleRef mod, const kafu_snapify_scan *scan,
+                                          BinaryenIndex state_local);
+
 /* Called by the transform once Binaryen has read and validated the input:
  * a later crash of the child is then snapify's fault, not the input's. */
 void kafu_snapify_note_input_ok(void);

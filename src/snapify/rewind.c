@@ -6,7 +6,9 @@
  * keeps them all alive across every call. The copy knows that the state is
  * never "rewinding", and keeps it in a local that changes only after calls,
  * so that the C compiler also sees every Asyncify guard between two calls
- * pass without reloading the global after each store to linear memory
+ * pass without reloading the global after each store to linear memory; with
+ * the local zeroed after each unwind test (unwind_tests.c), Binaryen's
+ * constant propagation folds those guards before any engine sees them
  * (docs/abi.md, "Shape of the transformed code"). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,88 +164,6 @@ static BinaryenExpressionRef reload_after(BinaryenModuleRef mod, BinaryenExpress
   return BinaryenBlock(mod, NULL, list, 3, type);
 }
 
-typedef struct {
-  BinaryenExpressionRef expr, parent;
-} expr_parent;
-
-static int cmp_expr(const void *a, const void *b) {
-  uintptr_t x = (uintptr_t)((const expr_parent *)a)->expr;
-  uintptr_t y = (uintptr_t)((const expr_parent *)b)->expr;
-  return (x > y) - (x < y);
-}
-
-static BinaryenExpressionRef parent_of(const expr_parent *sorted, size_t n,
-                                       BinaryenExpressionRef e) {
-  expr_parent key = {e, NULL};
-  const expr_parent *hit = bsearch(&key, sorted, n, sizeof *sorted, cmp_expr);
-  return hit ? hit->parent : NULL;
-}
-
-static bool is_local_get(BinaryenExpressionRef e, BinaryenIndex local) {
-  return BinaryenExpressionGetId(e) == BinaryenLocalGetId() && BinaryenLocalGetGetIndex(e) == local;
-}
-
-/* `br_if (state_local == 1)`: Asyncify's test for an unwind after a call. */
-static bool is_unwind_test(BinaryenExpressionRef e, BinaryenIndex state_local) {
-  if (BinaryenExpressionGetId(e) != BinaryenBreakId()) return false;
-  BinaryenExpressionRef c = BinaryenBreakGetCondition(e);
-  if (!c || BinaryenExpressionGetId(c) != BinaryenBinaryId() ||
-      BinaryenBinaryGetOp(c) != BinaryenEqInt32())
-    return false;
-  BinaryenExpressionRef l = BinaryenBinaryGetLeft(c), r = BinaryenBinaryGetRight(c);
-  if (BinaryenExpressionGetId(l) == BinaryenConstId()) {
-    BinaryenExpressionRef t = l;
-    l = r;
-    r = t;
-  }
-  return is_local_get(l, state_local) && BinaryenExpressionGetId(r) == BinaryenConstId() &&
-         BinaryenConstGetValueI32(r) == 1;
-}
-
-/* Inserts `stmt` into `block` right after its child `child`; false if
- * `child` is not one of its children. */
-static bool insert_after(BinaryenExpressionRef block, BinaryenExpressionRef child,
-                         BinaryenExpressionRef stmt) {
-  for (BinaryenIndex i = 0; i < BinaryenBlockGetNumChildren(block); i++)
-    if (BinaryenBlockGetChildAt(block, i) == child) {
-      BinaryenBlockInsertChildAt(block, i + 1, stmt);
-      return true;
-    }
-  return false;
-}
-
-/* Where an unwind test falls through, the state local is 0 (it is 0 or 1,
- * and not 1): says so with `state_local = 0` right after the test, where
- * nothing else runs in between (the test is a statement of a block, or the
- * operand of a drop or local.set that is). Binaryen's constant propagation
- * then sees that every state read outside the few instructions between a
- * call and its test reads 0. False when out of memory. */
-static bool zero_after_unwind_tests(BinaryenModuleRef mod, const kafu_snapify_scan *scan,
-                                    BinaryenIndex state_local) {
-  expr_parent *sorted = malloc((scan->n_exprs + 1) * sizeof *sorted);
-  if (!sorted) return false;
-  for (size_t i = 0; i < scan->n_exprs; i++)
-    sorted[i] = (expr_parent){scan->exprs[i], scan->parents[i]};
-  qsort(sorted, scan->n_exprs, sizeof *sorted, cmp_expr);
-  for (size_t i = 0; i < scan->n_exprs; i++) {
-    BinaryenExpressionRef test = scan->exprs[i], stmt = test;
-    if (!is_unwind_test(test, state_local)) continue;
-    BinaryenExpressionRef parent = parent_of(sorted, scan->n_exprs, test);
-    if (parent && (BinaryenExpressionGetId(parent) == BinaryenDropId() ||
-                   BinaryenExpressionGetId(parent) == BinaryenLocalSetId())) {
-      stmt = parent;
-      parent = parent_of(sorted, scan->n_exprs, parent);
-    }
-    if (!parent || BinaryenExpressionGetId(parent) != BinaryenBlockId() ||
-        BinaryenExpressionGetType(stmt) != BinaryenTypeNone())
-      continue;
-    insert_after(parent, stmt,
-                 BinaryenLocalSet(mod, state_local, BinaryenConst(mod, BinaryenLiteralInt32(0))));
-  }
-  free(sorted);
-  return true;
-}
-
 /* Rewrites the copy `*body` (f's locals end before x->base): state reads
  * come from a local that starts at 0 (the state on entry to a copy) and is
  * reloaded after every call that may change the state; where that cannot
@@ -269,7 +189,7 @@ static kafu_err rewrite_copy(BinaryenModuleRef mod, BinaryenExpressionRef *body,
     else
       *body = wrapped;
   }
-  if (src.use_local && !zero_after_unwind_tests(mod, &scan, src.local))
+  if (src.use_local && !kafu_snapify_zero_after_unwind_tests(mod, &scan, src.local))
     rc = kafu_fail(err, KAFU_E_NOMEM, "out of memory");
   for (size_t c = 0; rc == KAFU_OK && c < scan.n_callees; c++) {
     if (!listed(scan.callees[c], plan->copied, plan->n_copied)) continue;
