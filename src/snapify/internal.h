@@ -17,11 +17,12 @@ typedef struct kafu_snapify_scan {
   size_t n_callees, cap_callees;
   BinaryenExpressionRef *calls; /* the direct calls themselves, parallel to callees */
   size_t cap_calls;
-  /* with want_parents set before the walk: every expression in walk order
-   * (evaluation order), with the expression it is an operand of (NULL for
-   * the walk's root) */
+  /* with want_parents set before the walk: every expression, parents before
+   * their operands, and for each the index in exprs of the expression it is
+   * an operand of (KAFU_SNAPIFY_NO_PARENT for the walk's root) */
   bool want_parents;
-  BinaryenExpressionRef *exprs, *parents;
+  BinaryenExpressionRef *exprs;
+  size_t *parents;
   size_t n_exprs, cap_exprs;
   BinaryenType *ind_params, *ind_results; /* signature of each call_indirect */
   size_t n_indirect, cap_indirect;
@@ -39,6 +40,13 @@ typedef struct kafu_snapify_scan {
   bool tail_call;     /* return_call or return_call_indirect */
   bool nomem;
 } kafu_snapify_scan;
+
+#define KAFU_SNAPIFY_NO_PARENT SIZE_MAX
+
+/* The expression exprs[i] of a want_parents scan is an operand of, or NULL. */
+static inline BinaryenExpressionRef kafu_snapify_parent(const kafu_snapify_scan *scan, size_t i) {
+  return scan->parents[i] == KAFU_SNAPIFY_NO_PARENT ? NULL : scan->exprs[scan->parents[i]];
+}
 
 /* Walks every expression under `body` (iteratively, so deep nesting cannot
  * overflow the C stack) and records calls, loops and table mutation into
@@ -169,8 +177,8 @@ bool kafu_snapify_replace_operand(BinaryenExpressionRef parent, BinaryenExpressi
  * in between (the test is a statement of a block, or the operand of a drop
  * or local.set that is). Binaryen's constant propagation then sees that
  * every state read outside the few instructions between a call and its
- * test reads 0. False when out of memory. */
-bool kafu_snapify_zero_after_unwind_tests(BinaryenModuleRef mod, const kafu_snapify_scan *scan,
+ * test reads 0. */
+void kafu_snapify_zero_after_unwind_tests(BinaryenModuleRef mod, const kafu_snapify_scan *scan,
                                           BinaryenIndex state_local);
 
 /* Called by the transform once Binaryen has read and validated the input:

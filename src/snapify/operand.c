@@ -15,27 +15,35 @@ static bool try_slot(BinaryenExpressionRef parent, BinaryenExpressionRef cur, op
 #define SLOT(GET, SET) \
   if (try_slot(parent, GET(parent), SET, old, replacement)) return true
 
+/* The operand slots of a kind with a list of them (block children, call
+ * operands). */
+typedef BinaryenIndex (*list_count)(BinaryenExpressionRef);
+typedef BinaryenExpressionRef (*list_get)(BinaryenExpressionRef, BinaryenIndex);
+typedef void (*list_set)(BinaryenExpressionRef, BinaryenIndex, BinaryenExpressionRef);
+
+static bool try_list(BinaryenExpressionRef parent, list_count count, list_get get, list_set set,
+                     BinaryenExpressionRef old, BinaryenExpressionRef replacement) {
+  for (BinaryenIndex i = 0; i < count(parent); i++)
+    if (get(parent, i) == old) {
+      if (replacement) set(parent, i, replacement);
+      return true;
+    }
+  return false;
+}
+
 bool kafu_snapify_replace_operand(BinaryenExpressionRef parent, BinaryenExpressionRef old,
                                   BinaryenExpressionRef replacement) {
   BinaryenExpressionId id = BinaryenExpressionGetId(parent);
   if (id == BinaryenBlockId()) {
-    for (BinaryenIndex i = 0; i < BinaryenBlockGetNumChildren(parent); i++)
-      if (BinaryenBlockGetChildAt(parent, i) == old) {
-        if (replacement) BinaryenBlockSetChildAt(parent, i, replacement);
-        return true;
-      }
+    return try_list(parent, BinaryenBlockGetNumChildren, BinaryenBlockGetChildAt,
+                    BinaryenBlockSetChildAt, old, replacement);
   } else if (id == BinaryenCallId()) {
-    for (BinaryenIndex i = 0; i < BinaryenCallGetNumOperands(parent); i++)
-      if (BinaryenCallGetOperandAt(parent, i) == old) {
-        if (replacement) BinaryenCallSetOperandAt(parent, i, replacement);
-        return true;
-      }
+    return try_list(parent, BinaryenCallGetNumOperands, BinaryenCallGetOperandAt,
+                    BinaryenCallSetOperandAt, old, replacement);
   } else if (id == BinaryenCallIndirectId()) {
-    for (BinaryenIndex i = 0; i < BinaryenCallIndirectGetNumOperands(parent); i++)
-      if (BinaryenCallIndirectGetOperandAt(parent, i) == old) {
-        if (replacement) BinaryenCallIndirectSetOperandAt(parent, i, replacement);
-        return true;
-      }
+    if (try_list(parent, BinaryenCallIndirectGetNumOperands, BinaryenCallIndirectGetOperandAt,
+                 BinaryenCallIndirectSetOperandAt, old, replacement))
+      return true;
     SLOT(BinaryenCallIndirectGetTarget, BinaryenCallIndirectSetTarget);
   } else if (id == BinaryenIfId()) {
     SLOT(BinaryenIfGetCondition, BinaryenIfSetCondition);

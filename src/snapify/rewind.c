@@ -131,19 +131,24 @@ static bool temp_for(extra_locals *x, BinaryenType type, BinaryenIndex *index) {
   return true;
 }
 
-/* Whether every state-changing call of the walked copy can be followed by a
- * reload of the state local: its result is none or one value, and its parent
- * is of a kind kafu_snapify_replace_operand handles. */
+/* Collects into tracked[] (room for scan->n_exprs) the indices of the
+ * walked copy's calls after which the state may differ, and says whether
+ * each can be followed by a reload of the state local: its result is none
+ * or one value, and its parent is of a kind kafu_snapify_replace_operand
+ * handles. */
 static bool can_track_state(BinaryenModuleRef mod, const kafu_snapify_scan *scan,
-                            const copy_plan *plan, extra_locals *x) {
+                            const copy_plan *plan, extra_locals *x, size_t *tracked,
+                            size_t *n_tracked) {
+  *n_tracked = 0;
   for (size_t i = 0; i < scan->n_exprs; i++) {
-    BinaryenExpressionRef call = scan->exprs[i], parent = scan->parents[i];
+    BinaryenExpressionRef call = scan->exprs[i], parent = kafu_snapify_parent(scan, i);
     if (!is_call(call) || !may_change_state(mod, call, plan)) continue;
     BinaryenType type = BinaryenExpressionGetType(call);
     BinaryenIndex tmp;
     if (type != BinaryenTypeNone() && (BinaryenTypeArity(type) != 1 || !temp_for(x, type, &tmp)))
       return false;
     if (parent && !kafu_snapify_replace_operand(parent, call, NULL)) return false;
+    tracked[(*n_tracked)++] = i;
   }
   return true;
 }
@@ -172,25 +177,29 @@ static BinaryenExpressionRef reload_after(BinaryenModuleRef mod, BinaryenExpress
 static kafu_err rewrite_copy(BinaryenModuleRef mod, BinaryenExpressionRef *body,
                              const copy_plan *plan, extra_locals *x, kafu_error *err) {
   kafu_snapify_scan scan = {.want_parents = true};
+  size_t *tracked = NULL, n_tracked = 0;
   kafu_err rc = kafu_snapify_walk(*body, &scan, err);
   if (rc != KAFU_OK) goto out;
+  if (!(tracked = malloc((scan.n_exprs + 1) * sizeof *tracked))) {
+    rc = kafu_fail(err, KAFU_E_NOMEM, "out of memory");
+    goto out;
+  }
   x->types[0] = BinaryenTypeInt32();
   x->n = 1;
-  state_source src = {mod, can_track_state(mod, &scan, plan, x), x->base};
+  state_source src = {mod, can_track_state(mod, &scan, plan, x, tracked, &n_tracked), x->base};
   if (!src.use_local) x->n = 0;
   for (size_t r = 0; r < scan.n_global_readers; r++)
     replace_state_reads(&src, scan.global_readers[r]);
-  for (size_t i = 0; src.use_local && i < scan.n_exprs; i++) {
-    BinaryenExpressionRef call = scan.exprs[i], parent = scan.parents[i];
-    if (!is_call(call) || !may_change_state(mod, call, plan)) continue;
+  for (size_t t = 0; src.use_local && t < n_tracked; t++) {
+    BinaryenExpressionRef call = scan.exprs[tracked[t]];
+    BinaryenExpressionRef parent = kafu_snapify_parent(&scan, tracked[t]);
     BinaryenExpressionRef wrapped = reload_after(mod, call, src.local, x);
     if (parent)
       kafu_snapify_replace_operand(parent, call, wrapped);
     else
       *body = wrapped;
   }
-  if (src.use_local && !kafu_snapify_zero_after_unwind_tests(mod, &scan, src.local))
-    rc = kafu_fail(err, KAFU_E_NOMEM, "out of memory");
+  if (src.use_local) kafu_snapify_zero_after_unwind_tests(mod, &scan, src.local);
   for (size_t c = 0; rc == KAFU_OK && c < scan.n_callees; c++) {
     if (!listed(scan.callees[c], plan->copied, plan->n_copied)) continue;
     char *target = normal_name(scan.callees[c]);
@@ -201,6 +210,7 @@ static kafu_err rewrite_copy(BinaryenModuleRef mod, BinaryenExpressionRef *body,
     free(target);
   }
 out:
+  free(tracked);
   kafu_snapify_scan_free(&scan);
   return rc;
 }

@@ -1,26 +1,6 @@
 /* Asyncify's unwind tests in a not-rewinding copy (rewind.c): marking where
  * they fall through, so that constant propagation can fold the state. */
-#include <stdint.h>
-#include <stdlib.h>
-
 #include "snapify/internal.h"
-
-typedef struct {
-  BinaryenExpressionRef expr, parent;
-} expr_parent;
-
-static int cmp_expr(const void *a, const void *b) {
-  uintptr_t x = (uintptr_t)((const expr_parent *)a)->expr;
-  uintptr_t y = (uintptr_t)((const expr_parent *)b)->expr;
-  return (x > y) - (x < y);
-}
-
-static BinaryenExpressionRef parent_of(const expr_parent *sorted, size_t n,
-                                       BinaryenExpressionRef e) {
-  expr_parent key = {e, NULL};
-  const expr_parent *hit = bsearch(&key, sorted, n, sizeof *sorted, cmp_expr);
-  return hit ? hit->parent : NULL;
-}
 
 static bool is_local_get(BinaryenExpressionRef e, BinaryenIndex local) {
   return BinaryenExpressionGetId(e) == BinaryenLocalGetId() && BinaryenLocalGetGetIndex(e) == local;
@@ -55,21 +35,17 @@ static bool insert_after(BinaryenExpressionRef block, BinaryenExpressionRef chil
   return false;
 }
 
-bool kafu_snapify_zero_after_unwind_tests(BinaryenModuleRef mod, const kafu_snapify_scan *scan,
-                                    BinaryenIndex state_local) {
-  expr_parent *sorted = malloc((scan->n_exprs + 1) * sizeof *sorted);
-  if (!sorted) return false;
-  for (size_t i = 0; i < scan->n_exprs; i++)
-    sorted[i] = (expr_parent){scan->exprs[i], scan->parents[i]};
-  qsort(sorted, scan->n_exprs, sizeof *sorted, cmp_expr);
+void kafu_snapify_zero_after_unwind_tests(BinaryenModuleRef mod, const kafu_snapify_scan *scan,
+                                          BinaryenIndex state_local) {
   for (size_t i = 0; i < scan->n_exprs; i++) {
-    BinaryenExpressionRef test = scan->exprs[i], stmt = test;
-    if (!is_unwind_test(test, state_local)) continue;
-    BinaryenExpressionRef parent = parent_of(sorted, scan->n_exprs, test);
+    BinaryenExpressionRef stmt = scan->exprs[i];
+    if (!is_unwind_test(stmt, state_local)) continue;
+    size_t up = scan->parents[i];
+    BinaryenExpressionRef parent = kafu_snapify_parent(scan, i);
     if (parent && (BinaryenExpressionGetId(parent) == BinaryenDropId() ||
                    BinaryenExpressionGetId(parent) == BinaryenLocalSetId())) {
       stmt = parent;
-      parent = parent_of(sorted, scan->n_exprs, parent);
+      parent = kafu_snapify_parent(scan, up);
     }
     if (!parent || BinaryenExpressionGetId(parent) != BinaryenBlockId() ||
         BinaryenExpressionGetType(stmt) != BinaryenTypeNone())
@@ -77,7 +53,4 @@ bool kafu_snapify_zero_after_unwind_tests(BinaryenModuleRef mod, const kafu_snap
     insert_after(parent, stmt,
                  BinaryenLocalSet(mod, state_local, BinaryenConst(mod, BinaryenLiteralInt32(0))));
   }
-  free(sorted);
-  return true;
 }
-

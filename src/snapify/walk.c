@@ -73,7 +73,8 @@ static bool grow(void **arr, size_t *cap, size_t n, size_t elem) {
 }
 
 typedef struct {
-  BinaryenExpressionRef expr, parent;
+  BinaryenExpressionRef expr;
+  size_t parent; /* index into scan->exprs, or KAFU_SNAPIFY_NO_PARENT */
 } stack_item;
 
 typedef struct {
@@ -82,7 +83,7 @@ typedef struct {
   bool nomem;
 } expr_stack;
 
-static void push(expr_stack *st, BinaryenExpressionRef e, BinaryenExpressionRef parent) {
+static void push(expr_stack *st, BinaryenExpressionRef e, size_t parent) {
   if (!e || st->nomem) return;
   if (!grow((void **)&st->items, &st->cap, st->n, sizeof *st->items)) {
     st->nomem = true;
@@ -91,8 +92,7 @@ static void push(expr_stack *st, BinaryenExpressionRef e, BinaryenExpressionRef 
   st->items[st->n++] = (stack_item){e, parent};
 }
 
-static void record_expr(kafu_snapify_scan *scan, BinaryenExpressionRef e,
-                        BinaryenExpressionRef parent) {
+static void record_expr(kafu_snapify_scan *scan, BinaryenExpressionRef e, size_t parent) {
   size_t cap = scan->cap_exprs;
   if (!grow((void **)&scan->exprs, &cap, scan->n_exprs, sizeof *scan->exprs) ||
       !grow((void **)&scan->parents, &scan->cap_exprs, scan->n_exprs, sizeof *scan->parents)) {
@@ -174,13 +174,13 @@ static void record_global_reader(kafu_snapify_scan *scan, BinaryenExpressionRef 
 
 /* Pushes the children of e in reverse so that they pop in evaluation order. */
 static void push_children(expr_stack *st, BinaryenExpressionRef e, expr_kind kind,
-                          kafu_snapify_scan *scan) {
+                          kafu_snapify_scan *scan, size_t self) {
   BinaryenExpressionRef c[3] = {NULL, NULL, NULL};
   switch (kind) {
   case K_LEAF: case K_UNSUPPORTED: return;
   case K_BLOCK:
     for (BinaryenIndex i = BinaryenBlockGetNumChildren(e); i-- > 0;)
-      push(st, BinaryenBlockGetChildAt(e, i), e);
+      push(st, BinaryenBlockGetChildAt(e, i), self);
     return;
   case K_IF:
     c[0] = BinaryenIfGetCondition(e); c[1] = BinaryenIfGetIfTrue(e); c[2] = BinaryenIfGetIfFalse(e);
@@ -203,14 +203,14 @@ static void push_children(expr_stack *st, BinaryenExpressionRef e, expr_kind kin
     record_call(scan, e);
     if (BinaryenCallIsReturn(e)) scan->tail_call = true;
     for (BinaryenIndex i = BinaryenCallGetNumOperands(e); i-- > 0;)
-      push(st, BinaryenCallGetOperandAt(e, i), e);
+      push(st, BinaryenCallGetOperandAt(e, i), self);
     return;
   case K_CALL_INDIRECT:
     record_indirect(scan, BinaryenCallIndirectGetParams(e), BinaryenCallIndirectGetResults(e));
     if (BinaryenCallIndirectIsReturn(e)) scan->tail_call = true;
-    push(st, BinaryenCallIndirectGetTarget(e), e);
+    push(st, BinaryenCallIndirectGetTarget(e), self);
     for (BinaryenIndex i = BinaryenCallIndirectGetNumOperands(e); i-- > 0;)
-      push(st, BinaryenCallIndirectGetOperandAt(e, i), e);
+      push(st, BinaryenCallIndirectGetOperandAt(e, i), self);
     return;
   case K_LOCAL_SET:
     record_local_set(scan, BinaryenLocalSetGetIndex(e));
@@ -271,16 +271,16 @@ static void push_children(expr_stack *st, BinaryenExpressionRef e, expr_kind kin
     break;
   case K_TRY:
     for (BinaryenIndex i = BinaryenTryGetNumCatchBodies(e); i-- > 0;)
-      push(st, BinaryenTryGetCatchBodyAt(e, i), e);
-    push(st, BinaryenTryGetBody(e), e);
+      push(st, BinaryenTryGetCatchBodyAt(e, i), self);
+    push(st, BinaryenTryGetBody(e), self);
     return;
   case K_THROW:
     for (BinaryenIndex i = BinaryenThrowGetNumOperands(e); i-- > 0;)
-      push(st, BinaryenThrowGetOperandAt(e, i), e);
+      push(st, BinaryenThrowGetOperandAt(e, i), self);
     return;
   case K_TUPLE_MAKE:
     for (BinaryenIndex i = BinaryenTupleMakeGetNumOperands(e); i-- > 0;)
-      push(st, BinaryenTupleMakeGetOperandAt(e, i), e);
+      push(st, BinaryenTupleMakeGetOperandAt(e, i), self);
     return;
   case K_TUPLE_EXTRACT: c[0] = BinaryenTupleExtractGetTuple(e); break;
   case K_I31_NEW: c[0] = BinaryenI31NewGetValue(e); break;
@@ -288,9 +288,9 @@ static void push_children(expr_stack *st, BinaryenExpressionRef e, expr_kind kin
   }
   if (kind == K_UNARY || kind == K_BINARY || kind == K_SELECT || kind == K_IF || kind == K_BREAK)
     record_global_reader(scan, e, c);
-  push(st, c[2], e);
-  push(st, c[1], e);
-  push(st, c[0], e);
+  push(st, c[2], self);
+  push(st, c[1], self);
+  push(st, c[0], self);
 }
 
 kafu_err kafu_snapify_walk(BinaryenExpressionRef body, kafu_snapify_scan *scan,
@@ -298,7 +298,7 @@ kafu_err kafu_snapify_walk(BinaryenExpressionRef body, kafu_snapify_scan *scan,
   expr_stack st = {0};
   kafu_err rc = KAFU_OK;
   init_kinds();
-  push(&st, body, NULL);
+  push(&st, body, KAFU_SNAPIFY_NO_PARENT);
   while (st.n > 0 && !st.nomem && !scan->nomem) {
     stack_item item = st.items[--st.n];
     BinaryenExpressionRef e = item.expr;
@@ -309,8 +309,12 @@ kafu_err kafu_snapify_walk(BinaryenExpressionRef body, kafu_snapify_scan *scan,
                      kind ? kind_name[id] : "(unknown)");
       goto out;
     }
-    if (scan->want_parents) record_expr(scan, e, item.parent);
-    push_children(&st, e, kind, scan);
+    size_t self = KAFU_SNAPIFY_NO_PARENT;
+    if (scan->want_parents) {
+      self = scan->n_exprs;
+      record_expr(scan, e, item.parent);
+    }
+    push_children(&st, e, kind, scan, self);
   }
   if (st.nomem || scan->nomem) rc = kafu_fail(err, KAFU_E_NOMEM, "out of memory walking code");
 out:

@@ -332,31 +332,12 @@ static size_t count_state_reads(BinaryenModuleRef mod, const char *func, const c
                                 size_t *n_calls) {
   BinaryenFunctionRef f = BinaryenGetFunction(mod, func);
   assert_non_null(f);
-  kafu_snapify_scan scan = {0};
+  kafu_snapify_scan scan = {.want_parents = true};
   assert_int_equal(kafu_snapify_walk(BinaryenFunctionGetBody(f), &scan, NULL), KAFU_OK);
   size_t n = 0;
-  for (size_t i = 0; i < scan.n_global_readers; i++) {
-    BinaryenExpressionRef e = scan.global_readers[i], ops[3] = {NULL, NULL, NULL};
-    BinaryenExpressionId id = BinaryenExpressionGetId(e);
-    if (id == BinaryenBinaryId()) {
-      ops[0] = BinaryenBinaryGetLeft(e);
-      ops[1] = BinaryenBinaryGetRight(e);
-    } else if (id == BinaryenUnaryId()) {
-      ops[0] = BinaryenUnaryGetValue(e);
-    } else if (id == BinaryenSelectId()) {
-      ops[0] = BinaryenSelectGetCondition(e);
-      ops[1] = BinaryenSelectGetIfTrue(e);
-      ops[2] = BinaryenSelectGetIfFalse(e);
-    } else if (id == BinaryenIfId()) {
-      ops[0] = BinaryenIfGetCondition(e);
-    } else if (id == BinaryenBreakId()) {
-      ops[0] = BinaryenBreakGetCondition(e);
-      ops[1] = BinaryenBreakGetValue(e);
-    }
-    for (int k = 0; k < 3; k++)
-      n += ops[k] && BinaryenExpressionGetId(ops[k]) == BinaryenGlobalGetId() &&
-           !strcmp(BinaryenGlobalGetGetName(ops[k]), state);
-  }
+  for (size_t i = 0; i < scan.n_exprs; i++)
+    n += BinaryenExpressionGetId(scan.exprs[i]) == BinaryenGlobalGetId() &&
+         !strcmp(BinaryenGlobalGetGetName(scan.exprs[i]), state);
   *n_calls = scan.n_callees + scan.n_indirect;
   kafu_snapify_scan_free(&scan);
   return n;

@@ -34,11 +34,15 @@ static int capture(void *ud, int fd, const uint8_t *data, size_t len) {
   return 0;
 }
 
-/* Compiles tests/wasi/NAME.c with clang for wasm32-wasi into DIR/NAME.wasm
- * (its path in wasm[cap]). If clang or wasi-libc is missing, removes and
- * frees DIR and skips the test. */
-static void build_or_skip(char *dir, const char *name, char *wasm, size_t cap) {
-  char cmd[2000];
+/* Finds the interp engine (*eng) and compiles tests/wasi/NAME.c with clang
+ * for wasm32-wasi into a new temporary directory, returned (the caller
+ * removes and frees it), as DIR/NAME.wasm (its path in wasm[cap]). Skips the
+ * test if the engine, clang or wasi-libc is missing. */
+static char *program_or_skip(const char *name, const kafu_engine_ops **eng, char *wasm,
+                             size_t cap) {
+  *eng = kafu_engine_find("interp");
+  if (!*eng) skip();
+  char *dir = make_tmpdir(), cmd[2000];
   snprintf(wasm, cap, "%s/%s.wasm", dir, name);
   snprintf(cmd, sizeof cmd,
            "clang --target=wasm32-wasi --sysroot=/usr -O1 '%s/tests/wasi/%s.c' -o '%s' 2>/dev/null",
@@ -48,14 +52,13 @@ static void build_or_skip(char *dir, const char *name, char *wasm, size_t cap) {
     free(dir);
     skip();
   }
+  return dir;
 }
 
 static void test_fs_program(void **state) {
   (void)state;
-  const kafu_engine_ops *eng = kafu_engine_find("interp");
-  if (!eng) skip();
-  char *tmp = make_tmpdir(), wasm[600];
-  build_or_skip(tmp, "fs_prog", wasm, sizeof wasm);
+  const kafu_engine_ops *eng;
+  char wasm[600], *tmp = program_or_skip("fs_prog", &eng, wasm, sizeof wasm);
   make_dir(tmp, "data");
   write_file(tmp, "secret", "SECRET");
   char data_dir[700];
@@ -121,10 +124,8 @@ static void test_fs_program(void **state) {
  * the engine checks each signature when it instantiates. */
 static void test_every_import_resolves(void **state) {
   (void)state;
-  const kafu_engine_ops *eng = kafu_engine_find("interp");
-  if (!eng) skip();
-  char *tmp = make_tmpdir(), wasm[600];
-  build_or_skip(tmp, "all_imports", wasm, sizeof wasm);
+  const kafu_engine_ops *eng;
+  char wasm[600], *tmp = program_or_skip("all_imports", &eng, wasm, sizeof wasm);
   uint8_t *bytes = NULL;
   size_t len = 0;
   kafu_error err = {0};
